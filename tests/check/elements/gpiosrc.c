@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gpiosrc on the simulated chip: start-up states, edges, debounce, order,
+ * active-low, edge filter, errors, and a prompt stop while it waits. */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <json-glib/json-glib.h>
+
+#include "oitest.h"
+#include "oigpio.h"
+
+#define LINES "bell=17,in1=27,in2=22"
+
+typedef struct
+{
+  GstHarness *h;
+  GstBus *bus;
+  OiGpioSimChip *chip;
+  gchar *spec;
+} Fixture;
+
+/* gpiosrc on @chip (a fresh simulated chip if NULL), with a bus to read
+ * its messages. @props: extra "name=value" properties, or NULL. */
+static void
+fixture_start_on (Fixture * f, OiGpioSimChip * chip, const gchar * props)
+{
+  g_autofree gchar *desc = NULL;
+  GstElement *src;
+
+  if (chip != NULL) {
+    f->chip = g_object_ref (chip);
+    f->spec = g_strdup_printf ("sim:%s", oi_gpio_sim_chip_get_name (chip));
+  } else {
+    f->chip = oi_test_new_chip (&f->spec);
+  }
+  desc = g_strdup_printf ("gpiosrc chip=%s lines=" LINES " %s", f->spec,
+      props ? props : "");
+  src = gst_parse_launch (desc, NULL);
+  fail_unless (src != NULL);
+  f->bus = gst_bus_new ();
+  gst_element_set_bus (src, f->bus);
+  f->h = gst_harness_new_with_element (src, NULL, "src");
+  gst_harness_play (f->h);
+  gst_object_unref (src);
+}
+
+static void
+fixture_start (Fixture * f, const gchar * props)
+{
+  fixture_start_on (f, NULL, props);
+}
+
+static void
+fixture_stop (Fixture * f)
+{
+  gst_harness_teardown (f->h);
+  gst_bus_set_flushing (f->bus, TRUE);
+  gst_object_unref (f->bus);
+  g_object_unref (f->chip);
+  g_free (f->spec);
+}
+
+typedef struct
+{
+  gchar *name;
+  gboolean active;
+  gint64 time;
+  guint64 seqnum;
+  GstClockTime pts;
+  gboolean discont;
+} Event;
+
+static void
+event_clear (Event * e)
+{
+  g_clear_pointer (&e->name, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Event, event_clear)
+
+/* Pulls the next buffer and parses its io `input` message. */
+static void
+pull_event (Fixture * f, Event * e)
+{
+  g_autoptr (GstBuffer) buf = gst_harness_pull (f->h);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  GstMapInfo info;
+  JsonArray *array;
+  JsonObject *content;
+
+  fail_unless (buf != NULL);
+  fail_unless (gst_buffer_map (buf, &info, GST_MAP_READ));
+  fail_unless (info.size > 0 && info.data[info.size - 1] == '\n');
+  fail_unless (json_parser_load_from_data (parser, (const gchar *) info.data,
+          info.size, &error), "%s", error ? error->message : "");
+  gst_buffer_unmap (buf, &info);
+
+  array = json_node_get_array (json_parser_get_root (parser));
+  fail_unless_equals_int (json_array_get_length (array), 2);
+  fail_unless_equals_string (json_array_get_string_element (array, 0),
+      "input");
+  content = json_array_get_object_element (array, 1);
+  fail_unless_equals_int (json_object_get_size (content), 3);
+  e->name = g_strdup (json_object_get_string_member (content, "name"));
+  e->active = json_object_get_boolean_member (content, "active");
+  e->time = json_object_get_int_member (content, "time");
+  e->seqnum = GST_BUFFER_OFFSET (buf);
+  e->pts = GST_BUFFER_PTS (buf);
+  e->discont = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT);
+}
+
+static void
+expect_event (Fixture * f, const gchar * name, gboolean active,
+    guint64 seqnum)
+{
+  g_auto (Event) e = { 0, };
+
+  pull_event (f, &e);
+  fail_unless_equals_string (e.name, name);
+  fail_unless_equals_int (e.active, active);
+  fail_unless_equals_uint64 (e.seqnum, seqnum);
+}
+
+static void
+skip_initial (Fixture * f)
+{
+  expect_event (f, "bell", FALSE, 0);
+  expect_event (f, "in1", FALSE, 1);
+  expect_event (f, "in2", FALSE, 2);
+}
+
+GST_START_TEST (test_initial_state)
+{
+  Fixture f = { 0, };
+  g_autoptr (OiGpioSimChip) chip = NULL;
+  g_autofree gchar *spec = NULL;
+  g_auto (Event) e = { 0, };
+  gint64 now_ms;
+
+  /* in1 is already active before the element starts. */
+  chip = oi_test_new_chip (&spec);
+  oi_gpio_sim_chip_set_input (chip, 27, TRUE);
+  fixture_start_on (&f, chip, NULL);
+
+  now_ms = g_get_real_time () / 1000;
+  pull_event (&f, &e);
+  fail_unless_equals_string (e.name, "bell");
+  fail_unless (!e.active);
+  fail_unless_equals_uint64 (e.seqnum, 0);
+  fail_unless (e.discont);
+  fail_unless (e.time >= now_ms - 5000 && e.time <= now_ms + 5000);
+  event_clear (&e);
+
+  pull_event (&f, &e);
+  fail_unless_equals_string (e.name, "in1");
+  fail_unless (e.active);
+  fail_unless_equals_uint64 (e.seqnum, 1);
+  fail_unless (!e.discont);
+  event_clear (&e);
+
+  expect_event (&f, "in2", FALSE, 2);
+
+  /* One gpio-event message per buffer, with every documented field. */
+  for (guint i = 0; i < 3; i++) {
+    g_autoptr (GstMessage) msg = oi_test_pop_element_message (f.bus,
+        "gpio-event", TRUE, OI_TEST_TIMEOUT);
+    const GstStructure *s;
+    guint offset;
+    gboolean active, initial;
+    guint64 timestamp, seqnum;
+    gint64 time;
+
+    fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT);
+    s = gst_message_get_structure (msg);
+    fail_unless (gst_structure_get (s, "offset", G_TYPE_UINT, &offset,
+            "active", G_TYPE_BOOLEAN, &active, "initial", G_TYPE_BOOLEAN,
+            &initial, "timestamp", G_TYPE_UINT64, &timestamp, "time",
+            G_TYPE_INT64, &time, "seqnum", G_TYPE_UINT64, &seqnum, NULL));
+    fail_unless_equals_uint64 (seqnum, i);
+    fail_unless (initial);
+    fail_unless (timestamp <= oi_gpio_now ());
+    if (i == 1) {
+      fail_unless_equals_string (gst_structure_get_string (s, "name"), "in1");
+      fail_unless_equals_int (offset, 27);
+      fail_unless (active);
+    }
+  }
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_edges)
+{
+  Fixture f = { 0, };
+  g_autoptr (GstMessage) msg = NULL;
+  const GstStructure *s;
+  gboolean initial;
+
+  fixture_start (&f, "debounce=0");
+  skip_initial (&f);
+
+  oi_gpio_sim_chip_set_input (f.chip, 17, TRUE);
+  expect_event (&f, "bell", TRUE, 3);
+  oi_gpio_sim_chip_set_input (f.chip, 17, FALSE);
+  expect_event (&f, "bell", FALSE, 4);
+  /* Driving a line to the level it has is no edge: the next event is the
+   * next real one. */
+  oi_gpio_sim_chip_set_input (f.chip, 22, FALSE);
+  oi_gpio_sim_chip_set_input (f.chip, 22, TRUE);
+  expect_event (&f, "in2", TRUE, 5);
+  /* A line not in the map is not watched. */
+  oi_gpio_sim_chip_set_input (f.chip, 3, TRUE);
+  oi_gpio_sim_chip_set_input (f.chip, 27, TRUE);
+  expect_event (&f, "in1", TRUE, 6);
+
+  for (guint i = 0; i < 4; i++)
+    gst_message_unref (oi_test_pop_element_message (f.bus, "gpio-event", TRUE,
+            OI_TEST_TIMEOUT));
+  msg = oi_test_pop_element_message (f.bus, "gpio-event", TRUE,
+      OI_TEST_TIMEOUT);
+  fail_unless (msg != NULL);
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_get_boolean (s, "initial", &initial));
+  fail_unless (!initial);
+  fail_unless_equals_string (gst_structure_get_string (s, "name"), "bell");
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_bounces)
+{
+  Fixture f = { 0, };
+  g_auto (Event) e = { 0, };
+  guint64 t0, settled;
+
+  fixture_start (&f, "debounce=30");
+  skip_initial (&f);
+
+  /* A press that bounces for 4 ms, all inside the 30 ms window. */
+  t0 = oi_gpio_now ();
+  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, t0);
+  oi_gpio_sim_chip_set_input_full (f.chip, 17, FALSE, t0 + 1000000);
+  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, t0 + 2000000);
+  oi_gpio_sim_chip_set_input_full (f.chip, 17, FALSE, t0 + 3000000);
+  settled = t0 + 4000000;
+  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, settled);
+
+  pull_event (&f, &e);
+  fail_unless_equals_string (e.name, "bell");
+  fail_unless (e.active);
+  fail_unless_equals_uint64 (e.seqnum, 3);
+  /* Not reported before the window after the bounces had passed. */
+  fail_unless (oi_gpio_now () >= t0 + 30 * GST_MSECOND);
+
+  /* The release is the very next event: the bounces made no others. */
+  oi_gpio_sim_chip_set_input (f.chip, 17, FALSE);
+  expect_event (&f, "bell", FALSE, 4);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_glitch)
+{
+  Fixture f = { 0, };
+  guint64 t0;
+
+  fixture_start (&f, "debounce=30");
+  skip_initial (&f);
+
+  /* A 1 ms spike that comes back to the reported level is no event... */
+  t0 = oi_gpio_now ();
+  oi_gpio_sim_chip_set_input_full (f.chip, 27, TRUE, t0);
+  oi_gpio_sim_chip_set_input_full (f.chip, 27, FALSE, t0 + 1000000);
+  /* ...so the next event is this press on another line. */
+  oi_gpio_sim_chip_set_input (f.chip, 22, TRUE);
+  expect_event (&f, "in2", TRUE, 3);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_order_and_timestamps)
+{
+  Fixture f = { 0, };
+  const struct
+  {
+    guint offset;
+    const gchar *name;
+    gboolean level;
+  } seq[] = {
+    {22, "in2", TRUE}, {17, "bell", TRUE}, {27, "in1", TRUE},
+    {17, "bell", FALSE}, {22, "in2", FALSE}, {27, "in1", FALSE},
+  };
+  GstClockTime last_pts = 0;
+  guint64 t0;
+
+  fixture_start (&f, "debounce=0");
+  skip_initial (&f);
+
+  /* Edges queued together, in time order across three lines. */
+  t0 = oi_gpio_now () - 10 * GST_MSECOND;
+  for (guint i = 0; i < G_N_ELEMENTS (seq); i++)
+    oi_gpio_sim_chip_set_input_full (f.chip, seq[i].offset, seq[i].level,
+        t0 + i * GST_MSECOND);
+
+  for (guint i = 0; i < G_N_ELEMENTS (seq); i++) {
+    g_auto (Event) e = { 0, };
+
+    pull_event (&f, &e);
+    fail_unless_equals_string (e.name, seq[i].name);
+    fail_unless_equals_int (e.active, seq[i].level);
+    fail_unless_equals_uint64 (e.seqnum, 3 + i);
+    fail_unless (GST_CLOCK_TIME_IS_VALID (e.pts));
+    fail_unless (e.pts >= last_pts, "PTS went back: %" GST_TIME_FORMAT
+        " < %" GST_TIME_FORMAT, GST_TIME_ARGS (e.pts),
+        GST_TIME_ARGS (last_pts));
+    last_pts = e.pts;
+  }
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_active_low)
+{
+  Fixture f = { 0, };
+
+  /* Idle inputs pulled up read high: active-low makes them inactive. */
+  fixture_start (&f, "debounce=0 active-low=true bias=pull-up");
+  skip_initial (&f);
+
+  oi_gpio_sim_chip_set_input (f.chip, 17, FALSE);
+  expect_event (&f, "bell", TRUE, 3);
+  oi_gpio_sim_chip_set_input (f.chip, 17, TRUE);
+  expect_event (&f, "bell", FALSE, 4);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_edges_rising_only)
+{
+  Fixture f = { 0, };
+
+  fixture_start (&f, "debounce=0 edges=rising");
+  skip_initial (&f);
+
+  oi_gpio_sim_chip_set_input (f.chip, 17, TRUE);
+  oi_gpio_sim_chip_set_input (f.chip, 17, FALSE);
+  oi_gpio_sim_chip_set_input (f.chip, 27, TRUE);
+  expect_event (&f, "bell", TRUE, 3);
+  expect_event (&f, "in1", TRUE, 4);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+/* Sets @desc to PAUSED and returns the first error posted. */
+static GstMessage *
+start_expecting_error (const gchar * desc)
+{
+  g_autoptr (GstElement) pipeline = gst_parse_launch (desc, NULL);
+  g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = oi_test_pop_message (bus, GST_MESSAGE_ERROR, OI_TEST_TIMEOUT);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return msg;
+}
+
+static void
+check_error (const gchar * desc, GQuark domain, gint code,
+    const gchar * text_part)
+{
+  g_autoptr (GstMessage) msg = start_expecting_error (desc);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *debug = NULL;
+
+  fail_unless (msg != NULL, "no error for %s", desc);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (g_error_matches (error, domain, code), "%s: %s", desc,
+      error->message);
+  fail_unless (strstr (error->message, text_part) != NULL ||
+      strstr (debug, text_part) != NULL, "%s: \"%s\" not in %s / %s", desc,
+      text_part, error->message, debug);
+}
+
+GST_START_TEST (test_errors)
+{
+  g_autoptr (OiGpioSimChip) chip = NULL;
+  g_autofree gchar *spec = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autoptr (GstElement) holder = NULL;
+
+  chip = oi_test_new_chip (&spec);
+
+  /* A missing line names the line; a missing chip names the chip. */
+  desc = g_strdup_printf ("gpiosrc chip=%s lines=bell=17,in1=99 ! fakesink",
+      spec);
+  check_error (desc, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "\"in1\" (99)");
+  check_error ("gpiosrc chip=sim: ! fakesink", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "sim:");
+  check_error ("gpiosrc chip=/dev/gpiochip-that-is-not-there ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "/dev/gpiochip-that-is-not-there");
+  check_error ("gpiosrc chip=sim lines=bell=17,bell=18 ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "twice");
+  check_error ("gpiosrc chip=sim lines=\"\" ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "empty");
+
+  /* A line another element holds is busy, as on a kernel chip. */
+  g_free (desc);
+  desc = g_strdup_printf ("gpiosrc chip=%s lines=bell=5 ! fakesink", spec);
+  holder = gst_parse_launch (desc, NULL);
+  fail_unless_equals_int (gst_element_set_state (holder, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_NO_PREROLL);
+  fail_unless (oi_gpio_sim_chip_is_requested (chip, 5));
+  check_error (desc, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_BUSY, "busy");
+  gst_element_set_state (holder, GST_STATE_NULL);
+  fail_unless (!oi_gpio_sim_chip_is_requested (chip, 5));
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_properties_locked_while_open)
+{
+  Fixture f = { 0, };
+  g_autofree gchar *lines = NULL;
+  GstElement *src;
+
+  fixture_start (&f, NULL);
+  src = f.h->element;
+  g_object_set (src, "lines", "bell=1", "chip", "sim:other", NULL);
+  g_object_get (src, "lines", &lines, NULL);
+  fail_unless_equals_string (lines, LINES);
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *pipeline;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GstStateChangeReturn ret;
+} StopJob;
+
+static gpointer
+stop_thread (gpointer data)
+{
+  StopJob *job = data;
+  GstStateChangeReturn ret = gst_element_set_state (job->pipeline,
+      GST_STATE_NULL);
+
+  g_mutex_lock (&job->lock);
+  job->ret = ret;
+  job->done = TRUE;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
+  return NULL;
+}
+
+GST_START_TEST (test_null_while_waiting)
+{
+  g_autoptr (OiGpioSimChip) chip = NULL;
+  g_autofree gchar *spec = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  StopJob job = { 0, };
+  GThread *thread;
+  gint64 deadline;
+
+  chip = oi_test_new_chip (&spec);
+  desc = g_strdup_printf ("gpiosrc chip=%s lines=" LINES " debounce=10000 "
+      "! fakesink", spec);
+  job.pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (job.pipeline);
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
+
+  gst_element_set_state (job.pipeline, GST_STATE_PLAYING);
+  /* After the three start-up states it waits on the fd; an edge with a
+   * 10 s debounce makes it wait on a timeout too. */
+  for (guint i = 0; i < 3; i++)
+    gst_message_unref (oi_test_pop_element_message (bus, "gpio-event", TRUE,
+            OI_TEST_TIMEOUT));
+  oi_gpio_sim_chip_set_input (chip, 17, TRUE);
+
+  thread = g_thread_new ("stop", stop_thread, &job);
+  deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&job.lock);
+  while (!job.done && g_cond_wait_until (&job.cond, &job.lock, deadline));
+  g_mutex_unlock (&job.lock);
+  fail_unless (job.done, "setting NULL hangs while gpiosrc waits");
+  g_thread_join (thread);
+  fail_unless_equals_int (job.ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless (!oi_gpio_sim_chip_is_requested (chip, 17));
+
+  gst_object_unref (job.pipeline);
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
+}
+
+GST_END_TEST;
+
+static Suite *
+gpiosrc_suite (void)
+{
+  Suite *s = suite_create ("gpiosrc");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_initial_state);
+  tcase_add_test (tc, test_edges);
+  tcase_add_test (tc, test_debounce_bounces);
+  tcase_add_test (tc, test_debounce_glitch);
+  tcase_add_test (tc, test_order_and_timestamps);
+  tcase_add_test (tc, test_active_low);
+  tcase_add_test (tc, test_edges_rising_only);
+  tcase_add_test (tc, test_errors);
+  tcase_add_test (tc, test_properties_locked_while_open);
+  tcase_add_test (tc, test_null_while_waiting);
+  return s;
+}
+
+GST_CHECK_MAIN (gpiosrc);
