@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libgpiod v1 (1.4-1.6: Debian 12, Raspberry Pi OS) backend. v1 gives every
+/* libgpiod v1 (1.5-1.6: Debian 12, Raspberry Pi OS) backend. v1 gives every
  * line its own event fd; an epoll set joins them so the request has the one
  * fd the interface promises. */
 #ifdef HAVE_CONFIG_H
@@ -22,28 +22,14 @@ typedef struct
   gint epoll_fd;
 } GpiodRequest;
 
-static void
-set_errno_error (GError ** error, gint err, const gchar * what,
-    const gchar * chip)
-{
-  OiGpioError code = OI_GPIO_ERROR_FAILED;
-
-  if (err == EBUSY)
-    code = OI_GPIO_ERROR_BUSY;
-  else if (err == EOPNOTSUPP || err == ENOTSUP)
-    code = OI_GPIO_ERROR_NOT_SUPPORTED;
-  g_set_error (error, OI_GPIO_ERROR, code, "%s on GPIO chip \"%s\": %s",
-      what, chip, g_strerror (err));
-}
-
 static gint
-gpiod_get_fd (OiGpioRequest * req)
+gpiod1_get_fd (OiGpioRequest * req)
 {
   return ((GpiodRequest *) req)->epoll_fd;
 }
 
 static gint
-gpiod_read_edges (OiGpioRequest * req, OiGpioEdge * edges, guint max_edges,
+gpiod1_read_edges (OiGpioRequest * req, OiGpioEdge * edges, guint max_edges,
     GError ** error)
 {
   GpiodRequest *request = (GpiodRequest *) req;
@@ -82,23 +68,23 @@ gpiod_read_edges (OiGpioRequest * req, OiGpioEdge * edges, guint max_edges,
 
   /* ERRORS */
 epoll_failed:
-  set_errno_error (error, errno, "cannot wait for events",
+  oi_gpio_set_errno_error (error, errno, "cannot wait for events",
       gpiod_chip_name (request->chip));
   return -1;
 read_failed:
-  set_errno_error (error, errno, "cannot read events",
+  oi_gpio_set_errno_error (error, errno, "cannot read events",
       gpiod_chip_name (request->chip));
   return -1;
 }
 
 static gboolean
-gpiod_get_levels (OiGpioRequest * req, gboolean * levels, GError ** error)
+gpiod1_get_levels (OiGpioRequest * req, gboolean * levels, GError ** error)
 {
   GpiodRequest *request = (GpiodRequest *) req;
   gint values[GPIOD_LINE_BULK_MAX_LINES];
 
   if (gpiod_line_get_value_bulk (&request->bulk, values) < 0) {
-    set_errno_error (error, errno, "cannot read lines",
+    oi_gpio_set_errno_error (error, errno, "cannot read lines",
         gpiod_chip_name (request->chip));
     return FALSE;
   }
@@ -108,7 +94,7 @@ gpiod_get_levels (OiGpioRequest * req, gboolean * levels, GError ** error)
 }
 
 static gboolean
-gpiod_set_levels (OiGpioRequest * req, const gboolean * levels,
+gpiod1_set_levels (OiGpioRequest * req, const gboolean * levels,
     GError ** error)
 {
   GpiodRequest *request = (GpiodRequest *) req;
@@ -117,7 +103,7 @@ gpiod_set_levels (OiGpioRequest * req, const gboolean * levels,
   for (guint i = 0; i < req->n_lines; i++)
     values[i] = levels[i] ? 1 : 0;
   if (gpiod_line_set_value_bulk (&request->bulk, values) < 0) {
-    set_errno_error (error, errno, "cannot set lines",
+    oi_gpio_set_errno_error (error, errno, "cannot set lines",
         gpiod_chip_name (request->chip));
     return FALSE;
   }
@@ -125,7 +111,7 @@ gpiod_set_levels (OiGpioRequest * req, const gboolean * levels,
 }
 
 static void
-gpiod_release (OiGpioRequest * req)
+gpiod1_release (OiGpioRequest * req)
 {
   GpiodRequest *request = (GpiodRequest *) req;
 
@@ -139,12 +125,12 @@ gpiod_release (OiGpioRequest * req)
   g_free (request);
 }
 
-static const OiGpioRequestVTable gpiod_vtable = {
-  .get_fd = gpiod_get_fd,
-  .read_edges = gpiod_read_edges,
-  .get_levels = gpiod_get_levels,
-  .set_levels = gpiod_set_levels,
-  .release = gpiod_release,
+static const OiGpioRequestVTable gpiod1_vtable = {
+  .get_fd = gpiod1_get_fd,
+  .read_edges = gpiod1_read_edges,
+  .get_levels = gpiod1_get_levels,
+  .set_levels = gpiod1_set_levels,
+  .release = gpiod1_release,
 };
 
 static gint
@@ -179,7 +165,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
   }
 
   request = g_new0 (GpiodRequest, 1);
-  oi_gpio_request_init (&request->parent, &gpiod_vtable, config);
+  oi_gpio_request_init (&request->parent, &gpiod1_vtable, config);
   request->epoll_fd = -1;
 
   request->chip = gpiod_chip_open_lookup (spec);
@@ -200,7 +186,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
 
   if (gpiod_chip_get_lines (request->chip, (guint *) config->offsets,
           config->n_lines, &request->bulk) < 0) {
-    set_errno_error (error, errno, "cannot get lines", spec);
+    oi_gpio_set_errno_error (error, errno, "cannot get lines", spec);
     goto failed;
   }
 
@@ -216,7 +202,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
         config->consumer, bias_flags (config->bias));
   }
   if (ret < 0) {
-    set_errno_error (error, errno, "cannot request lines", spec);
+    oi_gpio_set_errno_error (error, errno, "cannot request lines", spec);
     goto failed;
   }
   request->requested = TRUE;
@@ -224,7 +210,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
   if (config->direction == OI_GPIO_DIRECTION_INPUT) {
     request->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     if (request->epoll_fd < 0) {
-      set_errno_error (error, errno, "cannot make an epoll set", spec);
+      oi_gpio_set_errno_error (error, errno, "cannot make an epoll set", spec);
       goto failed;
     }
     for (guint i = 0; i < config->n_lines; i++) {
@@ -233,7 +219,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
 
       if (epoll_ctl (request->epoll_fd, EPOLL_CTL_ADD,
               gpiod_line_event_get_fd (line), &ev) < 0) {
-        set_errno_error (error, errno, "cannot watch a line", spec);
+        oi_gpio_set_errno_error (error, errno, "cannot watch a line", spec);
         goto failed;
       }
     }
@@ -246,6 +232,6 @@ no_chip:
   g_set_error (error, OI_GPIO_ERROR, OI_GPIO_ERROR_CHIP_NOT_FOUND,
       "GPIO chip \"%s\" not found: %s", spec, g_strerror (errno));
 failed:
-  gpiod_release (&request->parent);
+  gpiod1_release (&request->parent);
   return NULL;
 }

@@ -27,20 +27,6 @@ typedef struct
   struct gpiod_edge_event_buffer *edge_buffer;
 } GpiodRequest;
 
-static void
-set_errno_error (GError ** error, gint err, const gchar * what,
-    const gchar * chip)
-{
-  OiGpioError code = OI_GPIO_ERROR_FAILED;
-
-  if (err == EBUSY)
-    code = OI_GPIO_ERROR_BUSY;
-  else if (err == EOPNOTSUPP || err == ENOTSUP)
-    code = OI_GPIO_ERROR_NOT_SUPPORTED;
-  g_set_error (error, OI_GPIO_ERROR, code, "%s on GPIO chip \"%s\": %s",
-      what, chip, g_strerror (err));
-}
-
 static gint
 gpiod2_get_fd (OiGpioRequest * req)
 {
@@ -91,11 +77,11 @@ gpiod2_read_edges (OiGpioRequest * req, OiGpioEdge * edges, guint max_edges,
 
   /* ERRORS */
 wait_failed:
-  set_errno_error (error, errno, "cannot wait for events",
+  oi_gpio_set_errno_error (error, errno, "cannot wait for events",
       request->chip_name);
   return -1;
 read_failed:
-  set_errno_error (error, errno, "cannot read events", request->chip_name);
+  oi_gpio_set_errno_error (error, errno, "cannot read events", request->chip_name);
   return -1;
 }
 
@@ -108,7 +94,7 @@ gpiod2_get_levels (OiGpioRequest * req, gboolean * levels, GError ** error)
 
   if (gpiod_line_request_get_values_subset (request->line_request,
           req->n_lines, req->offsets, values) < 0) {
-    set_errno_error (error, errno, "cannot read lines", request->chip_name);
+    oi_gpio_set_errno_error (error, errno, "cannot read lines", request->chip_name);
     return FALSE;
   }
   for (guint i = 0; i < req->n_lines; i++)
@@ -127,7 +113,7 @@ gpiod2_set_levels (OiGpioRequest * req, const gboolean * levels,
     values[i] = levels[i] ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
   if (gpiod_line_request_set_values_subset (request->line_request,
           req->n_lines, req->offsets, values) < 0) {
-    set_errno_error (error, errno, "cannot set lines", request->chip_name);
+    oi_gpio_set_errno_error (error, errno, "cannot set lines", request->chip_name);
     return FALSE;
   }
   return TRUE;
@@ -367,7 +353,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
 
   info = gpiod_chip_get_info (chip);
   if (info == NULL) {
-    set_errno_error (error, errno, "cannot read chip information", spec);
+    oi_gpio_set_errno_error (error, errno, "cannot read chip information", spec);
     goto failed;
   }
   n_chip_lines = gpiod_chip_info_get_num_lines (info);
@@ -402,7 +388,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
 
   request->line_request = make_line_request (chip, config);
   if (request->line_request == NULL) {
-    set_errno_error (error, errno, "cannot request lines", spec);
+    oi_gpio_set_errno_error (error, errno, "cannot request lines", spec);
     goto failed;
   }
   gpiod_chip_close (chip);
@@ -412,7 +398,7 @@ oi_gpio_gpiod_request_lines (const gchar * spec,
     request->edge_buffer =
         gpiod_edge_event_buffer_new (GPIOD2_EDGE_BUFFER_SIZE);
     if (request->edge_buffer == NULL) {
-      set_errno_error (error, errno, "cannot make an event buffer", spec);
+      oi_gpio_set_errno_error (error, errno, "cannot make an event buffer", spec);
       goto failed;
     }
   }

@@ -33,6 +33,11 @@ void oi_gpio_request_init (OiGpioRequest * request,
     const OiGpioRequestVTable * vtable, const OiGpioLineConfig * config);
 void oi_gpio_request_clear (OiGpioRequest * request);
 
+/* A backend's failed call, errno @err, as an OI_GPIO_ERROR: EBUSY is BUSY,
+ * EOPNOTSUPP is NOT_SUPPORTED, the rest FAILED. */
+void oi_gpio_set_errno_error (GError ** error, gint err, const gchar * what,
+    const gchar * chip);
+
 /* "line 17" or "line \"bell\" (17)", for error messages. */
 gchar *oi_gpio_line_describe (const OiGpioLineConfig * config, guint i);
 

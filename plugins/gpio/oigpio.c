@@ -5,6 +5,7 @@
 
 #include "oigpio-private.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -75,6 +76,20 @@ void
 oi_gpio_request_clear (OiGpioRequest * request)
 {
   g_clear_pointer (&request->offsets, g_free);
+}
+
+void
+oi_gpio_set_errno_error (GError ** error, gint err, const gchar * what,
+    const gchar * chip)
+{
+  OiGpioError code = OI_GPIO_ERROR_FAILED;
+
+  if (err == EBUSY)
+    code = OI_GPIO_ERROR_BUSY;
+  else if (err == EOPNOTSUPP || err == ENOTSUP)
+    code = OI_GPIO_ERROR_NOT_SUPPORTED;
+  g_set_error (error, OI_GPIO_ERROR, code, "%s on GPIO chip \"%s\": %s",
+      what, chip, g_strerror (err));
 }
 
 gchar *
