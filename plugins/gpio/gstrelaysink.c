@@ -519,15 +519,26 @@ handle_command (GstRelaySink * self, const gchar * text, gsize len,
 
   /* ERRORS */
 invalid:
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-      ("Invalid relay command, ignored."), ("%s: %.*s", parse_error->message,
-          (gint) MIN (len, 200), text));
-  return TRUE;
+  {
+    /* GStreamer's printf reads a "%.*s" argument up to its NUL: show a
+     * terminated, escaped copy of (the start of) the command. */
+    g_autofree gchar *start = g_strndup (text, MIN (len, 200));
+    g_autofree gchar *shown = g_strescape (start, NULL);
+
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Invalid relay command, ignored."), ("%s: %s", parse_error->message,
+            shown));
+    return TRUE;
+  }
 unknown_relay:
-  GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-      ("Unknown relay \"%s\", command ignored.", command.name),
-      ("the relays are %s", self->lines));
-  return TRUE;
+  {
+    g_autofree gchar *names = g_strjoinv (", ", self->map->names);
+
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("Unknown relay \"%s\", command ignored.", command.name),
+        ("the relays are %s", names));
+    return TRUE;
+  }
 }
 
 static OiGpioRequest *
