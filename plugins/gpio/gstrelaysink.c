@@ -94,9 +94,12 @@ typedef struct
   const gchar *timer_reason;
 } Relay;
 
+/* What a change posts; it outlives the relay map (a timer may post after
+ * stop() freed it), so the name is interned. */
 typedef struct
 {
-  guint relay;
+  const gchar *name;
+  guint offset;
   gboolean active;
   const gchar *reason;
   guint64 timestamp;
@@ -341,7 +344,8 @@ switch_relay_locked (GstRelaySink * self, guint index, gboolean active,
   if (active)
     relay->on_since = gst_clock_get_time (self->timer_clock);
 
-  change.relay = index;
+  change.name = g_intern_string (self->map->names[index]);
+  change.offset = self->map->offsets[index];
   change.active = active;
   change.reason = reason;
   change.timestamp = oi_gpio_now ();
@@ -384,8 +388,8 @@ post_changes (GstRelaySink * self, GArray * changes)
     GstStructure *s;
 
     s = gst_structure_new ("relay-state",
-        "name", G_TYPE_STRING, self->map->names[change->relay],
-        "offset", G_TYPE_UINT, self->map->offsets[change->relay],
+        "name", G_TYPE_STRING, change->name,
+        "offset", G_TYPE_UINT, change->offset,
         "active", G_TYPE_BOOLEAN, change->active,
         "reason", G_TYPE_STRING, change->reason,
         "timestamp", G_TYPE_UINT64, change->timestamp, NULL);
@@ -425,8 +429,6 @@ timer_fired (GstClock * clock, GstClockTime time, GstClockID id,
   }
   g_mutex_unlock (&self->relay_lock);
 
-  /* map is stable while a change is pending: stop() takes relay_lock
-   * before freeing it and this timer held it when the changes were made. */
   post_changes (self, changes);
   if (!ok)
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
@@ -671,30 +673,26 @@ gst_relay_sink_stop (GstBaseSink * bsink)
   g_autoptr (GError) error = NULL;
   g_autoptr (OiGpioLineMap) map = NULL;
   Relay *relays;
-  guint n_relays;
+  gboolean ok;
 
   GST_OBJECT_LOCK (self);
   self->open = FALSE;
   GST_OBJECT_UNLOCK (self);
 
+  /* A timer that fires from here on finds no relays and does nothing. */
   g_mutex_lock (&self->relay_lock);
-  if (!all_off_locked (self, "stop", changes, &error))
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not switch every relay off."), ("%s", error->message));
+  ok = all_off_locked (self, "stop", changes, &error);
   relays = g_steal_pointer (&self->relays);
-  n_relays = self->map ? self->map->n_lines : 0;
-  g_mutex_unlock (&self->relay_lock);
-
-  /* The names are needed for the messages; then nothing is left. */
-  post_changes (self, changes);
-
-  g_mutex_lock (&self->relay_lock);
   map = g_steal_pointer (&self->map);
   gst_clear_object (&self->timer_clock);
   g_mutex_unlock (&self->relay_lock);
 
+  post_changes (self, changes);
+  if (!ok)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not switch every relay off."), ("%s", error->message));
   if (relays != NULL)
-    release_relays (relays, n_relays);
+    release_relays (relays, map->n_lines);
 
   return TRUE;
 }

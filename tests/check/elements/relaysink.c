@@ -296,6 +296,32 @@ GST_START_TEST (test_off_at_stop)
 
 GST_END_TEST;
 
+GST_START_TEST (test_stop_races_pulse_end)
+{
+  /* stop() at every point, in 20 us steps, around the moment a pulse ends
+   * on the clock thread: the door ends off, the timer and stop() do not
+   * deadlock, and (under ASan) nothing is used after stop() freed it. */
+  for (guint i = 0; i < 120; i++) {
+    Fixture f = { 0, };
+    OiOutputChange on;
+    guint64 target;
+
+    fixture_start (&f, NULL);
+    fail_unless_equals_int (push_text (&f, "[\"relay\", {\"name\": "
+            "\"door\", \"action\": \"pulse\", \"duration\": 2}]"),
+        GST_FLOW_OK);
+    on = expect_output (&f, DOOR, TRUE);
+    target = on.timestamp + 2 * GST_MSECOND - 1200 * GST_USECOND +
+        i * 20 * GST_USECOND;
+    while (oi_gpio_now () < target);
+    gst_element_set_state (f.h->element, GST_STATE_NULL);
+    fail_unless (!oi_gpio_sim_chip_get_level (f.chip, DOOR));
+    fixture_stop (&f);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_off_at_eos_and_flush)
 {
   Fixture f = { 0, };
@@ -505,6 +531,7 @@ relaysink_suite (void)
   tcase_add_test (tc, test_off_cancels_pulse);
   tcase_add_test (tc, test_max_on_time);
   tcase_add_test (tc, test_off_at_stop);
+  tcase_add_test (tc, test_stop_races_pulse_end);
   tcase_add_test (tc, test_off_at_eos_and_flush);
   tcase_add_test (tc, test_off_at_error);
   tcase_add_test (tc, test_refused_commands_move_nothing);
