@@ -528,8 +528,8 @@ invalid:
     g_autofree gchar *shown = g_strescape (start, NULL);
 
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Invalid relay command, ignored."), ("%s: %s", parse_error->message,
-            shown));
+        ("Invalid relay command, ignored: %s.", parse_error->message),
+        ("command: %s", shown));
     return TRUE;
   }
 unknown_relay:
@@ -537,8 +537,8 @@ unknown_relay:
     g_autofree gchar *names = g_strjoinv (", ", self->map->names);
 
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-        ("Unknown relay \"%s\", command ignored.", command.name),
-        ("the relays are %s", names));
+        ("Unknown relay \"%s\", command ignored (the relays are %s).",
+            command.name, names), (NULL));
     return TRUE;
   }
 }
