@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* wspsignaller: a door and an interior GStreamer peer call each other over
+ * WSP on loopback, through a real TLS WebSocket server in this process, in
+ * both directions; media both ways, the hand-over, bye from either side, a
+ * second call, a malformed message mid-call and a peer that goes away.
+ * Everything waits on conditions with deadlines; nothing sleeps. */
+#include <gst/check/gstcheck.h>
+
+#include "wsptransport.h"
+
+#define PHASE_TIMEOUT (20 * G_TIME_SPAN_SECOND)
+
+/* The door: test sources, video out, audio both ways. The payload types
+ * differ from what the interior offers, so the caller must take the
+ * offer's. */
+#define DOOR_MEDIA \
+  "videotestsrc is-live=true pattern=ball ! " \
+  "video/x-raw,width=320,height=240,framerate=30/1 ! " \
+  "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! rtpvp8pay pt=96 ! ws. " \
+  "audiotestsrc is-live=true wave=sine freq=440 ! " \
+  "audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=97 ! ws."
+#define DOOR_H264_MEDIA \
+  "videotestsrc is-live=true pattern=ball ! " \
+  "video/x-raw,width=320,height=240,framerate=30/1 ! " \
+  "openh264enc ! h264parse ! rtph264pay pt=96 config-interval=-1 ! ws. " \
+  "audiotestsrc is-live=true wave=sine freq=440 ! " \
+  "audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=97 ! ws."
+#define DOOR_PROPS "recv-video=false"
+/* The interior: sends audio, receives video and audio. */
+#define INTERIOR_MEDIA \
+  "audiotestsrc is-live=true wave=sine freq=880 ! " \
+  "audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=111 ! ws."
+#define INTERIOR_PROPS "recv-video=true"
+
+typedef struct
+{
+  const gchar *label;
+  GstElement *pipeline;
+  GstElement *ws;
+  gint frames;                  /* decoded video frames, atomic */
+  gdouble audio_db;             /* loudest RMS seen, dB */
+  gboolean ringing, connected, transferred, ended;
+  gint ended_code;
+  gboolean ended_remote;
+  gchar *error;
+} Peer;
+
+static SoupServer *server;
+static guint server_port;
+static GPtrArray *server_connections;
+static gchar *cert_file, *key_file;
+static Peer *accept_as;         /* the peer the next accepted call makes */
+static const gchar *accept_media;
+static const gchar *accept_props;
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the default context (where the server, the callee's signalling and
+ * the bus watches live) until @cond holds, or fails at the deadline. Some
+ * conditions change on streaming threads (decoded frames), so a tick wakes
+ * the loop to look again. */
+#define WAIT_FOR(cond) G_STMT_START { \
+  gint64 _deadline = g_get_monotonic_time () + PHASE_TIMEOUT; \
+  guint _tick = g_timeout_add (20, tick, NULL); \
+  while (!(cond) && g_get_monotonic_time () < _deadline) \
+    g_main_context_iteration (NULL, TRUE); \
+  g_source_remove (_tick); \
+  fail_unless (cond, "timed out waiting for: %s", #cond); \
+} G_STMT_END
+
+static void
+on_handoff (GstElement * sink, GstBuffer * buffer, GstPad * pad, Peer * peer)
+{
+  g_atomic_int_inc (&peer->frames);
+}
+
+/* A decoder for each stream the peer receives. */
+static void
+on_pad_added (GstElement * ws, GstPad * pad, Peer * peer)
+{
+  g_autoptr (GstCaps) caps = gst_pad_query_caps (pad, NULL);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  const gchar *media = gst_structure_get_string (s, "media");
+  const gchar *codec = gst_structure_get_string (s, "encoding-name");
+  const gchar *desc;
+  GstElement *bin;
+  GstPad *sink;
+
+  if (g_strcmp0 (media, "video") == 0 && g_strcmp0 (codec, "H264") == 0)
+    desc = "rtph264depay ! h264parse ! openh264dec ! "
+        "fakesink name=vsink signal-handoffs=true sync=false";
+  else if (g_strcmp0 (media, "video") == 0)
+    desc = "rtpvp8depay ! vp8dec ! "
+        "fakesink name=vsink signal-handoffs=true sync=false";
+  else
+    desc = "rtpopusdepay ! opusdec ! audioconvert ! "
+        "level interval=100000000 post-messages=true ! fakesink sync=false";
+
+  bin = gst_parse_bin_from_description (desc, TRUE, NULL);
+  fail_unless (bin != NULL);
+  if (g_strcmp0 (media, "video") == 0) {
+    GstElement *vsink = gst_bin_get_by_name (GST_BIN (bin), "vsink");
+
+    g_signal_connect (vsink, "handoff", G_CALLBACK (on_handoff), peer);
+    gst_object_unref (vsink);
+  }
+  gst_bin_add (GST_BIN (peer->pipeline), bin);
+  sink = gst_element_get_static_pad (bin, "sink");
+  fail_unless_equals_int (gst_pad_link (pad, sink), GST_PAD_LINK_OK);
+  gst_object_unref (sink);
+  gst_element_sync_state_with_parent (bin);
+}
+
+static gboolean
+on_bus (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  Peer *peer = data;
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ELEMENT:
+      if (gst_structure_has_name (s, "wsp-ringing")) {
+        peer->ringing = TRUE;
+      } else if (gst_structure_has_name (s, "wsp-connected")) {
+        peer->connected = TRUE;
+      } else if (gst_structure_has_name (s, "wsp-transferred")) {
+        peer->transferred = TRUE;
+      } else if (gst_structure_has_name (s, "wsp-ended")) {
+        fail_if (peer->ended, "%s: wsp-ended twice", peer->label);
+        peer->ended = TRUE;
+        gst_structure_get_int (s, "code", &peer->ended_code);
+        gst_structure_get_boolean (s, "remote", &peer->ended_remote);
+      } else if (gst_structure_has_name (s, "level")) {
+        const GValue *rms = gst_structure_get_value (s, "rms");
+        GValueArray *channels = g_value_get_boxed (rms);
+
+        G_GNUC_BEGIN_IGNORE_DEPRECATIONS;
+        peer->audio_db = MAX (peer->audio_db,
+            g_value_get_double (g_value_array_get_nth (channels, 0)));
+        G_GNUC_END_IGNORE_DEPRECATIONS;
+      }
+      break;
+    case GST_MESSAGE_ERROR:{
+      g_autoptr (GError) error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      if (peer->error == NULL)
+        peer->error = g_strdup (error->message);
+      break;
+    }
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static Peer *
+peer_new (const gchar * label, const gchar * props, const gchar * media)
+{
+  Peer *peer = g_new0 (Peer, 1);
+  g_autofree gchar *desc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstBus) bus = NULL;
+
+  peer->label = label;
+  peer->audio_db = -1000.0;
+  desc = g_strdup_printf ("wspsignaller name=ws local-addresses=127.0.0.1 "
+      "%s %s", props, media);
+  peer->pipeline = gst_parse_launch (desc, &error);
+  fail_unless (peer->pipeline != NULL, "%s", error ? error->message : "");
+  peer->ws = gst_bin_get_by_name (GST_BIN (peer->pipeline), "ws");
+  g_signal_connect (peer->ws, "pad-added", G_CALLBACK (on_pad_added), peer);
+  bus = gst_element_get_bus (peer->pipeline);
+  gst_bus_add_watch (bus, on_bus, peer);
+  return peer;
+}
+
+/* Stops the peer and checks that everything of it is freed: the pipeline,
+ * the element and its webrtcbin are finalized once the work they queued
+ * on the main context has run. */
+static void
+peer_free (Peer * peer)
+{
+  g_autoptr (GstBus) bus = gst_element_get_bus (peer->pipeline);
+  gpointer pipeline = peer->pipeline, ws = peer->ws, webrtcbin = NULL;
+
+  fail_unless_equals_int (gst_element_set_state (peer->pipeline,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_bus_remove_watch (bus);
+  g_object_get (peer->ws, "webrtcbin", &webrtcbin, NULL);
+  g_object_add_weak_pointer (pipeline, &pipeline);
+  g_object_add_weak_pointer (ws, &ws);
+  g_object_add_weak_pointer (webrtcbin, &webrtcbin);
+  gst_object_unref (webrtcbin);
+  gst_object_unref (peer->ws);
+  gst_object_unref (peer->pipeline);
+  WAIT_FOR (pipeline == NULL && ws == NULL && webrtcbin == NULL);
+  g_free (peer->error);
+  g_free (peer);
+}
+
+/* The callee side: the first message of an accepted socket is the invite;
+ * then the pipeline takes the call. */
+static void
+on_first_message (WspConnection * connection, WspMessage * msg, gpointer data)
+{
+  Peer *peer;
+
+  g_signal_handlers_disconnect_by_func (connection, on_first_message, data);
+  fail_unless_equals_int (msg->type, WSP_MESSAGE_INVITE);
+  fail_unless (accept_as == NULL, "a second call came in");
+  peer = peer_new ("callee", accept_props, accept_media);
+  fail_unless (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  {
+    gboolean taken = FALSE;
+
+    g_signal_emit_by_name (peer->ws, "accept-call", connection,
+        msg->invite.caller.uri, msg->invite.callee.uri, &taken);
+    fail_unless (taken);
+  }
+  accept_as = peer;
+}
+
+static void
+on_accept (WspConnection * connection, SoupServerMessage * msg, gpointer data)
+{
+  g_ptr_array_add (server_connections, g_object_ref (connection));
+  g_signal_connect (connection, "message", G_CALLBACK (on_first_message),
+      NULL);
+}
+
+static void
+server_start (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) cert = NULL;
+  GSList *uris;
+
+  server_connections = g_ptr_array_new_with_free_func (g_object_unref);
+  cert = g_tls_certificate_new_from_files (cert_file, key_file, &error);
+  fail_unless (cert != NULL, "%s", error ? error->message : "");
+  server = soup_server_new ("tls-certificate", cert, NULL);
+  wsp_server_add_endpoint (server, "/wsp", NULL, on_accept, NULL, NULL);
+  fail_unless (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY
+          | SOUP_SERVER_LISTEN_HTTPS, &error), "%s",
+      error ? error->message : "");
+  uris = soup_server_get_uris (server);
+  server_port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+/* Stops the server; every socket it accepted must be freed too. */
+static void
+server_stop (void)
+{
+  gpointer freed[8] = { NULL, };
+  guint n = MIN (server_connections->len, G_N_ELEMENTS (freed));
+
+  for (guint i = 0; i < n; i++) {
+    freed[i] = g_ptr_array_index (server_connections, i);
+    g_object_add_weak_pointer (freed[i], &freed[i]);
+  }
+  soup_server_disconnect (server);
+  g_clear_object (&server);
+  g_clear_pointer (&server_connections, g_ptr_array_unref);
+  for (guint i = 0; i < n; i++)
+    WAIT_FOR (freed[i] == NULL);
+}
+
+/* A caller pipeline for @user at the test server. */
+static Peer *
+caller_new (const gchar * props, const gchar * media)
+{
+  g_autofree gchar *all = g_strdup_printf ("target=someone@127.0.0.1:%u "
+      "local-uri=caller@127.0.0.1 pinned-certificate-file=%s %s",
+      server_port, cert_file, props);
+
+  return peer_new ("caller", all, media);
+}
+
+static void
+expect_media_both_ways (Peer * door, Peer * interior)
+{
+  WAIT_FOR (door->connected && interior->connected);
+  WAIT_FOR (door->transferred && interior->transferred);
+  WAIT_FOR (g_atomic_int_get (&interior->frames) >= 15);
+  /* Sines at the default volume: far above silence (-inf dB). */
+  WAIT_FOR (interior->audio_db > -40.0);
+  WAIT_FOR (door->audio_db > -40.0);
+  fail_unless (door->error == NULL, "door: %s", door->error);
+  fail_unless (interior->error == NULL, "interior: %s", interior->error);
+}
+
+static void
+expect_normal_end (Peer * ender, Peer * other)
+{
+  g_signal_emit_by_name (ender->ws, "hangup");
+  WAIT_FOR (ender->ended && other->ended);
+  fail_unless_equals_int (ender->ended_code, 200);
+  fail_if (ender->ended_remote);
+  fail_unless_equals_int (other->ended_code, 200);
+  fail_unless (other->ended_remote);
+}
+
+GST_START_TEST (test_door_calls_interior)
+{
+  server_start ();
+
+  /* Twice: the second call in the same process works as the first. */
+  for (guint round = 0; round < 2; round++) {
+    Peer *door, *interior;
+
+    accept_as = NULL;
+    accept_props = INTERIOR_PROPS;
+    accept_media = INTERIOR_MEDIA;
+    door = caller_new (DOOR_PROPS, DOOR_MEDIA);
+    gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+    WAIT_FOR (accept_as != NULL);
+    interior = accept_as;
+
+    WAIT_FOR (door->ringing);
+    expect_media_both_ways (door, interior);
+    /* Round 1: the caller hangs up; round 2: the callee. */
+    if (round == 0)
+      expect_normal_end (door, interior);
+    else
+      expect_normal_end (interior, door);
+
+    peer_free (door);
+    peer_free (interior);
+  }
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_interior_calls_door)
+{
+  Peer *door, *interior;
+
+  server_start ();
+  accept_as = NULL;
+  accept_props = DOOR_PROPS;
+  accept_media = DOOR_MEDIA;
+  interior = caller_new (INTERIOR_PROPS, INTERIOR_MEDIA);
+  gst_element_set_state (interior->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  door = accept_as;
+
+  expect_media_both_ways (door, interior);
+  expect_normal_end (door, interior);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_h264_payload_from_offer)
+{
+  Peer *door, *interior;
+
+  /* The interior offers H264 at payload type 102; the door's payloader
+   * says 96 and must be rewritten to the offer's. */
+  server_start ();
+  accept_as = NULL;
+  accept_props = INTERIOR_PROPS " recv-video-caps=\"application/x-rtp,"
+      "media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+      "packetization-mode=(string)1\"";
+  accept_media = INTERIOR_MEDIA;
+  door = caller_new (DOOR_PROPS, DOOR_H264_MEDIA);
+  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  interior = accept_as;
+
+  expect_media_both_ways (door, interior);
+  expect_normal_end (door, interior);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+/* A raw WSP client, to send what a good peer would not. */
+typedef struct
+{
+  WspConnection *connection;
+  GPtrArray *received;          /* WspMessage */
+  gboolean closed;
+} RawPeer;
+
+static void
+raw_message (WspConnection * connection, WspMessage * msg, RawPeer * raw)
+{
+  g_autofree gchar *text = wsp_message_serialize (msg);
+  WspMessage *copy = NULL;
+
+  fail_unless (wsp_message_parse (text, strlen (text), &copy, NULL));
+  g_ptr_array_add (raw->received, copy);
+}
+
+static void
+raw_closed (WspConnection * connection, guint code, RawPeer * raw)
+{
+  raw->closed = TRUE;
+}
+
+static void
+raw_connected (GObject * source, GAsyncResult * result, gpointer data)
+{
+  RawPeer *raw = data;
+  g_autoptr (GError) error = NULL;
+
+  raw->connection = wsp_connect_finish (result, &error);
+  fail_unless (raw->connection != NULL, "%s", error ? error->message : "");
+  g_signal_connect (raw->connection, "message", G_CALLBACK (raw_message),
+      raw);
+  g_signal_connect (raw->connection, "closed", G_CALLBACK (raw_closed), raw);
+}
+
+static gboolean
+raw_has (RawPeer * raw, WspMessageType type)
+{
+  for (guint i = 0; i < raw->received->len; i++) {
+    WspMessage *msg = g_ptr_array_index (raw->received, i);
+
+    if (msg->type == type)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gint
+raw_bye_code (RawPeer * raw)
+{
+  for (guint i = 0; i < raw->received->len; i++) {
+    WspMessage *msg = g_ptr_array_index (raw->received, i);
+
+    if (msg->type == WSP_MESSAGE_BYE)
+      return msg->bye.code;
+  }
+  return -1;
+}
+
+/* Connects, invites the door, and waits for its offer. */
+static RawPeer *
+raw_call_door (const gchar * door_props)
+{
+  g_autofree gchar *uri = g_strdup_printf ("wss://127.0.0.1:%u/wsp",
+      server_port);
+  WspClientOptions options = {.pinned_certificate_file = cert_file };
+  g_autoptr (WspMessage) invite = wsp_message_new_invite ("raw@127.0.0.1",
+      NULL, "door@127.0.0.1", NULL, NULL);
+  RawPeer *raw = g_new0 (RawPeer, 1);
+
+  raw->received = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      wsp_message_free);
+  accept_as = NULL;
+  accept_props = door_props;
+  accept_media = DOOR_MEDIA;
+  wsp_connect_async (uri, &options, NULL, raw_connected, raw);
+  WAIT_FOR (raw->connection != NULL);
+  wsp_connection_send (raw->connection, invite);
+  WAIT_FOR (accept_as != NULL);
+  WAIT_FOR (raw_has (raw, WSP_MESSAGE_RINGING));
+  WAIT_FOR (raw_has (raw, WSP_MESSAGE_OFFER));
+  return raw;
+}
+
+static void
+raw_free (RawPeer * raw)
+{
+  g_clear_object (&raw->connection);
+  g_ptr_array_unref (raw->received);
+  g_free (raw);
+}
+
+GST_START_TEST (test_malformed_message_mid_call)
+{
+  RawPeer *raw;
+  Peer *door;
+
+  server_start ();
+  raw = raw_call_door (DOOR_PROPS);
+  door = accept_as;
+
+  /* An answer whose content is not an object: bye 400, call over. */
+  soup_websocket_connection_send_text (wsp_connection_get_websocket
+      (raw->connection), "[\"answer\", 42]");
+  WAIT_FOR (door->ended && raw->closed);
+  fail_unless_equals_int (door->ended_code, 400);
+  fail_if (door->ended_remote);
+  fail_unless_equals_int (raw_bye_code (raw), 400);
+
+  peer_free (door);
+  raw_free (raw);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peer_goes_silent)
+{
+  RawPeer *raw;
+  Peer *door;
+
+  /* The caller takes the offer and never answers: the door gives up after
+   * answer-timeout with bye 408. */
+  server_start ();
+  raw = raw_call_door (DOOR_PROPS " answer-timeout=1");
+  door = accept_as;
+  WAIT_FOR (door->ended && raw->closed);
+  fail_unless_equals_int (door->ended_code, 408);
+  fail_unless_equals_int (raw_bye_code (raw), 408);
+
+  peer_free (door);
+  raw_free (raw);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peer_vanishes)
+{
+  RawPeer *raw;
+  Peer *door;
+
+  /* The socket closes with no bye, before the hand-over. */
+  server_start ();
+  raw = raw_call_door (DOOR_PROPS);
+  door = accept_as;
+  wsp_connection_close (raw->connection);
+  WAIT_FOR (door->ended);
+  fail_unless_equals_int (door->ended_code, 408);
+  fail_if (door->ended_remote);
+
+  peer_free (door);
+  raw_free (raw);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unreachable_server)
+{
+  Peer *caller;
+
+  /* Nothing listens there: the call ends with 480 and an error. */
+  caller = peer_new ("caller", "target=nobody@127.0.0.1:1 "
+      "ringing-timeout=5", INTERIOR_MEDIA);
+  gst_element_set_state (caller->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (caller->ended && caller->error != NULL);
+  fail_unless_equals_int (caller->ended_code, 480);
+  peer_free (caller);
+}
+
+GST_END_TEST;
+
+static Suite *
+wspsignaller_suite (void)
+{
+  Suite *s = suite_create ("wspsignaller");
+  TCase *tc = tcase_create ("calls");
+
+  cert_file = g_strdup (g_getenv ("OI_TEST_CERT"));
+  key_file = g_strdup (g_getenv ("OI_TEST_KEY"));
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_door_calls_interior);
+  tcase_add_test (tc, test_interior_calls_door);
+  tcase_add_test (tc, test_h264_payload_from_offer);
+  tcase_add_test (tc, test_malformed_message_mid_call);
+  tcase_add_test (tc, test_peer_goes_silent);
+  tcase_add_test (tc, test_peer_vanishes);
+  tcase_add_test (tc, test_unreachable_server);
+  return s;
+}
+
+GST_CHECK_MAIN (wspsignaller);
