@@ -448,15 +448,96 @@ send_message (GstWspSignaller * self, const WspMessage * msg)
   g_autofree gchar *text = NULL;
 
   if (self->transferred && self->wsp_channel) {
+    g_autoptr (GError) error = NULL;
+
     text = wsp_message_serialize (msg);
-    if (text)
-      gst_webrtc_data_channel_send_string (self->wsp_channel, text);
+    if (text && !gst_webrtc_data_channel_send_string_full (self->wsp_channel,
+            text, &error))
+      GST_WARNING_OBJECT (self, "cannot send %s on the wsp channel: %s",
+          wsp_message_type_to_keyword (msg->type), error->message);
   } else if (self->connection && wsp_connection_is_open (self->connection)) {
     wsp_connection_send (self->connection, msg);
   } else {
     GST_DEBUG_OBJECT (self, "no signalling path for %s",
         wsp_message_type_to_keyword (msg->type));
   }
+}
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+} ChannelWait;
+
+static void
+channel_changed (GObject * channel, GParamSpec * pspec, ChannelWait * wait)
+{
+  g_mutex_lock (&wait->lock);
+  g_cond_signal (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+}
+
+static gboolean
+channel_flushed (GstWebRTCDataChannel * channel)
+{
+  guint64 buffered = 0;
+
+  g_object_get (channel, "buffered-amount", &buffered, NULL);
+  return buffered == 0;
+}
+
+static gboolean
+channel_closed (GstWebRTCDataChannel * channel)
+{
+  GstWebRTCDataChannelState state;
+
+  g_object_get (channel, "ready-state", &state, NULL);
+  return state == GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+}
+
+/* Waits until @done (@channel) holds, @property changing, or @deadline. */
+static gboolean
+wait_channel (GstWebRTCDataChannel * channel, const gchar * property,
+    gboolean (*done) (GstWebRTCDataChannel *), gint64 deadline)
+{
+  g_autofree gchar *detail = g_strdup_printf ("notify::%s", property);
+  ChannelWait wait;
+  gboolean ok;
+  gulong id;
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.cond);
+  id = g_signal_connect (channel, detail, G_CALLBACK (channel_changed),
+      &wait);
+  g_mutex_lock (&wait.lock);
+  while (!(ok = done (channel)) &&
+      g_cond_wait_until (&wait.cond, &wait.lock, deadline));
+  g_mutex_unlock (&wait.lock);
+  g_signal_handler_disconnect (channel, id);
+  g_mutex_clear (&wait.lock);
+  g_cond_clear (&wait.cond);
+  return ok;
+}
+
+/* After the final bye on the wsp channel, before the element tears
+ * webrtcbin down: waits (up to @timeout_ms in all) until the bye is handed
+ * to SCTP, then closes the channel and waits for the close to complete.
+ * SCTP delivers a stream's data before its reset, so a completed close
+ * means the peer has the bye; closing before the hand-over could let the
+ * reset overtake it. */
+static void
+close_wsp_channel (GstWspSignaller * self, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+  if (!wait_channel (self->wsp_channel, "buffered-amount", channel_flushed,
+          deadline))
+    GST_INFO_OBJECT (self, "the bye is still queued on the wsp channel");
+  gst_webrtc_data_channel_close (self->wsp_channel);
+  if (!wait_channel (self->wsp_channel, "ready-state", channel_closed,
+          deadline))
+    GST_INFO_OBJECT (self, "the peer did not confirm the wsp channel's close");
 }
 
 static void
@@ -471,10 +552,14 @@ drop_connection (GstWspSignaller * self)
 }
 
 /* Media end: EOS downstream of the source pads and into webrtcbin, so a
- * gst-launch-1.0 pipeline ends with the call. */
+ * gst-launch-1.0 pipeline ends with the call. On a thread of GStreamer's
+ * pool, never the signalling thread: a push can wait on a paused sink, and
+ * a state change may be waiting for the signalling thread. Deactivating the
+ * pads releases a waiting push. */
 static void
-end_media (GstWspSignaller * self)
+push_eos (GstElement * element, gpointer data)
 {
+  GstWspSignaller *self = GST_WSP_SIGNALLER (element);
   GstIterator *it;
   GValue item = G_VALUE_INIT;
 
@@ -498,6 +583,12 @@ end_media (GstWspSignaller * self)
 }
 
 static void
+end_media (GstWspSignaller * self)
+{
+  gst_element_call_async (GST_ELEMENT (self), push_eos, NULL, NULL);
+}
+
+static void
 end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
     gboolean remote, gboolean send_bye)
 {
@@ -514,6 +605,8 @@ end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
     g_autoptr (WspMessage) bye = wsp_message_new_bye (code, description);
 
     send_message (self, bye);
+    if (self->stopping && self->transferred && self->wsp_channel)
+      close_wsp_channel (self, 2000);
   }
   self->state = CALL_ENDED;
   cancel_timer (self);
@@ -695,19 +788,20 @@ on_stream_caps (GstWspSignaller * self, gpointer data)
   maybe_create_sdp (self);
 }
 
-static GstPadProbeReturn
-webrtc_pad_caps (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+/* webrtcbin has taken the caps of one of its sink pads: a sink pad stores
+ * caps (and notifies) only once its event function accepted them, so an
+ * offer or answer made from here on includes the stream. (A probe would
+ * run before webrtcbin saw the caps.) */
+static void
+webrtc_pad_caps (GstPad * pad, GParamSpec * pspec, SinkStream * stream)
 {
-  SinkStream *stream = data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-
-  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
-    g_mutex_lock (&stream->self->lock);
-    stream->has_caps = TRUE;
-    g_mutex_unlock (&stream->self->lock);
-    run_on_context (stream->self, on_stream_caps, NULL, NULL);
-  }
-  return GST_PAD_PROBE_OK;
+  /* Caps are also cleared (and notified) when the pad deactivates. */
+  if (!gst_pad_has_current_caps (pad))
+    return;
+  g_mutex_lock (&stream->self->lock);
+  stream->has_caps = TRUE;
+  g_mutex_unlock (&stream->self->lock);
+  run_on_context (stream->self, on_stream_caps, NULL, NULL);
 }
 
 /* Requests webrtcbin's pad for @stream and lets its data through. */
@@ -720,8 +814,8 @@ link_stream (GstWspSignaller * self, SinkStream * stream,
 
   stream->webrtc_pad = gst_element_request_pad (self->webrtcbin, templ, NULL,
       NULL);
-  gst_pad_add_probe (stream->webrtc_pad,
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, webrtc_pad_caps, stream, NULL);
+  g_signal_connect (stream->webrtc_pad, "notify::caps",
+      G_CALLBACK (webrtc_pad_caps), stream);
   gst_pad_add_probe (stream->queue_src, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_BUFFER_LIST | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
       rewrite_payload, stream, NULL);
@@ -1063,6 +1157,41 @@ channel_open (GstWebRTCDataChannel * channel, GstWspSignaller * self)
   run_on_context (self, on_channel_open, NULL, NULL);
 }
 
+/* After the hand-over the wsp channel is the call's signalling: its end
+ * without a bye means the peer went away. The peer's last message and the
+ * close come from different webrtcbin threads (sctpdec hands data to a
+ * queue thread per stream, the reset comes straight from SCTP), so the
+ * close may be queued here first: the message, which SCTP delivered before
+ * the close, gets a moment to arrive. */
+#define CLOSE_GRACE_MS 1000
+
+static gboolean
+channel_close_grace_over (gpointer data)
+{
+  GstWspSignaller *self = data;
+
+  g_clear_pointer (&self->timer, g_source_unref);
+  end_call (self, WSP_BYE_TIMEOUT, "the peer went away", FALSE, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_channel_close (GstWspSignaller * self, gpointer data)
+{
+  if (!self->transferred || self->state == CALL_ENDED)
+    return;
+  cancel_timer (self);
+  self->timer = g_timeout_source_new (CLOSE_GRACE_MS);
+  g_source_set_callback (self->timer, channel_close_grace_over, self, NULL);
+  g_source_attach (self->timer, self->context);
+}
+
+static void
+channel_close (GstWebRTCDataChannel * channel, GstWspSignaller * self)
+{
+  run_on_context (self, on_channel_close, NULL, NULL);
+}
+
 static void
 watch_wsp_channel (GstWspSignaller * self, GstWebRTCDataChannel * channel)
 {
@@ -1074,6 +1203,7 @@ watch_wsp_channel (GstWspSignaller * self, GstWebRTCDataChannel * channel)
   g_signal_connect (channel, "on-message-data",
       G_CALLBACK (channel_message_data), self);
   g_signal_connect (channel, "on-open", G_CALLBACK (channel_open), self);
+  g_signal_connect (channel, "on-close", G_CALLBACK (channel_close), self);
   g_object_get (channel, "ready-state", &ready_state, NULL);
   if (ready_state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
     run_on_context (self, on_channel_open, NULL, NULL);
@@ -1617,8 +1747,9 @@ start_listener (GstWspSignaller * self, gpointer data)
   self->server = soup_server_new ("tls-certificate", certificate, NULL);
   wsp_server_add_endpoint (self->server, "/wsp", NULL, listen_accept, self,
       NULL);
-  if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address), 0,
-          &error))
+  /* A certificate alone does not make the listener speak TLS. */
+  if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address),
+          SOUP_SERVER_LISTEN_HTTPS, &error))
     goto listen_failed;
   GST_INFO_OBJECT (self, "waiting for a call on %s:%s", listen, colon + 1);
   return;
@@ -1863,6 +1994,8 @@ sink_stream_free (gpointer data)
   SinkStream *stream = data;
 
   gst_clear_object (&stream->queue);
+  if (stream->webrtc_pad)
+    g_signal_handlers_disconnect_by_data (stream->webrtc_pad, stream);
   gst_clear_object (&stream->webrtc_pad);
   g_free (stream->kind);
   g_free (stream->encoding_name);
@@ -2316,6 +2449,27 @@ stop (GstWspSignaller * self)
   g_clear_object (&self->cancellable);
 }
 
+/* Whether this element, or a bin it is in, is on its way below PAUSED:
+ * bins move their children one state at a time, so only the top of the
+ * hierarchy knows that a PLAYING -> PAUSED is part of a stop. */
+static gboolean
+stopping_for_good (GstElement * element)
+{
+  GstObject *object = gst_object_ref (GST_OBJECT (element));
+  gboolean stopping = FALSE;
+
+  while (object != NULL && !stopping) {
+    GstObject *parent = gst_object_get_parent (object);
+
+    if (GST_IS_ELEMENT (object))
+      stopping = GST_STATE_TARGET (object) < GST_STATE_PAUSED;
+    gst_object_unref (object);
+    object = parent;
+  }
+  gst_clear_object (&object);
+  return stopping;
+}
+
 static GstStateChangeReturn
 gst_wsp_signaller_change_state (GstElement * element,
     GstStateChange transition)
@@ -2323,6 +2477,12 @@ gst_wsp_signaller_change_state (GstElement * element,
   GstWspSignaller *self = GST_WSP_SIGNALLER (element);
   GstStateChangeReturn ret;
 
+  /* Going down for good: end the call while webrtcbin still plays. Once
+   * it is PAUSED its network sinks hold data, and the bye would not leave.
+   * A plain pause keeps the call. */
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED &&
+      stopping_for_good (element))
+    run_on_context_sync (self, stop_call);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     stop (self);
 
