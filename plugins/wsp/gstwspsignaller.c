@@ -580,6 +580,12 @@ push_eos (GstElement * element, gpointer data)
     g_value_reset (&item);
   }
   gst_iterator_free (it);
+
+  /* webrtcbin's own network sinks never see an EOS (its transport and data
+   * channels stay up until it stops), so the bin says it for them: the
+   * call, and with it this element's stream, is over. */
+  gst_element_post_message (element, gst_message_new_eos (GST_OBJECT
+          (element)));
 }
 
 static void
@@ -1157,12 +1163,14 @@ channel_open (GstWebRTCDataChannel * channel, GstWspSignaller * self)
   run_on_context (self, on_channel_open, NULL, NULL);
 }
 
-/* After the hand-over the wsp channel is the call's signalling: its end
- * without a bye means the peer went away. The peer's last message and the
- * close come from different webrtcbin threads (sctpdec hands data to a
- * queue thread per stream, the reset comes straight from SCTP), so the
- * close may be queued here first: the message, which SCTP delivered before
- * the close, gets a moment to arrive. */
+/* After the hand-over the wsp channel is the call's signalling. A peer that
+ * closes it ended the call, deliberately (a vanished peer sends nothing and
+ * is caught by the ICE timeout): that is a remote end, 200 unless its bye
+ * says otherwise. The bye and the close come from different webrtcbin
+ * threads (sctpdec hands data to a queue thread per stream, the reset
+ * comes straight from SCTP), so the close may be queued here first: the
+ * bye, which SCTP delivered before the close, gets a moment to arrive and
+ * set the code. */
 #define CLOSE_GRACE_MS 1000
 
 static gboolean
@@ -1171,7 +1179,8 @@ channel_close_grace_over (gpointer data)
   GstWspSignaller *self = data;
 
   g_clear_pointer (&self->timer, g_source_unref);
-  end_call (self, WSP_BYE_TIMEOUT, "the peer went away", FALSE, FALSE);
+  end_call (self, WSP_BYE_NORMAL, "the peer closed the wsp channel", TRUE,
+      FALSE);
   return G_SOURCE_REMOVE;
 }
 

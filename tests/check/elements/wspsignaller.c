@@ -311,8 +311,8 @@ GST_START_TEST (test_door_calls_interior)
 {
   server_start ();
 
-  /* Twice: the second call in the same process works as the first. */
-  for (guint round = 0; round < 2; round++) {
+  /* Three calls in the same process, each ended another way. */
+  for (guint round = 0; round < 3; round++) {
     Peer *door, *interior;
 
     accept_as = NULL;
@@ -325,11 +325,19 @@ GST_START_TEST (test_door_calls_interior)
 
     WAIT_FOR (door->ringing);
     expect_media_both_ways (door, interior);
-    /* Round 1: the caller hangs up; round 2: the callee. */
-    if (round == 0)
+    /* The caller hangs up; the callee hangs up; the caller's pipeline is
+     * stopped, which ends the call with a bye 200 the peer receives. */
+    if (round == 0) {
       expect_normal_end (door, interior);
-    else
+    } else if (round == 1) {
       expect_normal_end (interior, door);
+    } else {
+      fail_unless_equals_int (gst_element_set_state (door->pipeline,
+              GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+      WAIT_FOR (interior->ended);
+      fail_unless_equals_int (interior->ended_code, 200);
+      fail_unless (interior->ended_remote);
+    }
 
     peer_free (door);
     peer_free (interior);
