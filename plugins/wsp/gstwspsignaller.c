@@ -186,6 +186,7 @@ struct _GstWspSignaller
   gboolean recv_video;
   GstCaps *recv_audio_caps;
   GstCaps *recv_video_caps;
+  gboolean started;             /* between start() and stop() */
 
   /* lock: the streams, and the context the signalling runs on */
   GMutex lock;
@@ -2086,12 +2087,19 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
 {
   GstWspSignaller *self = GST_WSP_SIGNALLER (object);
 
+  GST_OBJECT_LOCK (self);
+  if (self->started) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "cannot change \"%s\" during a call",
+        pspec->name);
+    return;
+  }
   if (prop_id == PROP_STUN_SERVER || prop_id == PROP_TURN_SERVER) {
+    GST_OBJECT_UNLOCK (self);
     g_object_set_property (G_OBJECT (self->webrtcbin), pspec->name, value);
     return;
   }
 
-  GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_TARGET:
       set_string (self, &self->target, value);
@@ -2409,6 +2417,7 @@ start (GstWspSignaller * self)
   GST_OBJECT_LOCK (self);
   caller = self->target != NULL;
   listener = self->listen != NULL;
+  self->started = TRUE;
   GST_OBJECT_UNLOCK (self);
 
   configure_ice (self);
@@ -2456,6 +2465,10 @@ stop (GstWspSignaller * self)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_unlock (&self->lock);
   g_clear_object (&self->cancellable);
+
+  GST_OBJECT_LOCK (self);
+  self->started = FALSE;
+  GST_OBJECT_UNLOCK (self);
 }
 
 /* Whether this element, or a bin it is in, is on its way below PAUSED:
