@@ -193,6 +193,8 @@ struct _GstWspSignaller
   GPtrArray *streams;
   GMainContext *context;
   guint generation;             /* bumped at stop: stale calls do nothing */
+  guint eos_pending;            /* push_eos() calls not finished */
+  GCond eos_done;
 
   /* own signalling thread (caller and listen roles) */
   GThread *thread;
@@ -240,6 +242,7 @@ static void gst_wsp_signaller_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 static void gst_wsp_signaller_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
+static void gst_wsp_signaller_dispose (GObject * object);
 static void gst_wsp_signaller_finalize (GObject * object);
 static GstStateChangeReturn gst_wsp_signaller_change_state (GstElement *
     element, GstStateChange transition);
@@ -464,11 +467,50 @@ send_message (GstWspSignaller * self, const WspMessage * msg)
   }
 }
 
+/* Shared by a waiting thread and a notify handler that webrtcbin's threads
+ * may be running when the waiter gives up: disconnecting does not wait for
+ * an emission under way, so the handler's closure holds a reference (GLib
+ * keeps a closure alive while it runs) and the last one frees it. */
 typedef struct
 {
+  gint refcount;
   GMutex lock;
   GCond cond;
 } ChannelWait;
+
+static ChannelWait *
+channel_wait_new (void)
+{
+  ChannelWait *wait = g_new0 (ChannelWait, 1);
+
+  wait->refcount = 1;
+  g_mutex_init (&wait->lock);
+  g_cond_init (&wait->cond);
+  return wait;
+}
+
+static ChannelWait *
+channel_wait_ref (ChannelWait * wait)
+{
+  g_atomic_int_inc (&wait->refcount);
+  return wait;
+}
+
+static void
+channel_wait_unref (ChannelWait * wait)
+{
+  if (!g_atomic_int_dec_and_test (&wait->refcount))
+    return;
+  g_mutex_clear (&wait->lock);
+  g_cond_clear (&wait->cond);
+  g_free (wait);
+}
+
+static void
+channel_wait_closure_notify (gpointer data, GClosure * closure)
+{
+  channel_wait_unref (data);
+}
 
 static void
 channel_changed (GObject * channel, GParamSpec * pspec, ChannelWait * wait)
@@ -502,21 +544,18 @@ wait_channel (GstWebRTCDataChannel * channel, const gchar * property,
     gboolean (*done) (GstWebRTCDataChannel *), gint64 deadline)
 {
   g_autofree gchar *detail = g_strdup_printf ("notify::%s", property);
-  ChannelWait wait;
+  ChannelWait *wait = channel_wait_new ();
   gboolean ok;
   gulong id;
 
-  g_mutex_init (&wait.lock);
-  g_cond_init (&wait.cond);
-  id = g_signal_connect (channel, detail, G_CALLBACK (channel_changed),
-      &wait);
-  g_mutex_lock (&wait.lock);
+  id = g_signal_connect_data (channel, detail, G_CALLBACK (channel_changed),
+      channel_wait_ref (wait), channel_wait_closure_notify, 0);
+  g_mutex_lock (&wait->lock);
   while (!(ok = done (channel)) &&
-      g_cond_wait_until (&wait.cond, &wait.lock, deadline));
-  g_mutex_unlock (&wait.lock);
+      g_cond_wait_until (&wait->cond, &wait->lock, deadline));
+  g_mutex_unlock (&wait->lock);
   g_signal_handler_disconnect (channel, id);
-  g_mutex_clear (&wait.lock);
-  g_cond_clear (&wait.cond);
+  channel_wait_unref (wait);
   return ok;
 }
 
@@ -561,21 +600,25 @@ static void
 push_eos (GstElement * element, gpointer data)
 {
   GstWspSignaller *self = GST_WSP_SIGNALLER (element);
+  g_autoptr (GPtrArray) ghosts = g_ptr_array_new_with_free_func
+      (gst_object_unref);
   GstIterator *it;
   GValue item = G_VALUE_INIT;
 
+  /* The matched streams' pads, collected under the lock, pushed outside
+   * it: an unmatched stream stays blocked (unlinked, it would error). */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->streams->len; i++) {
     SinkStream *stream = g_ptr_array_index (self->streams, i);
 
-    /* An unmatched stream stays blocked: unlinked, it would error. */
-    if (stream->webrtc_pad == NULL)
-      continue;
-    gst_pad_send_event (stream->ghost, gst_event_new_eos ());
+    if (stream->webrtc_pad != NULL)
+      g_ptr_array_add (ghosts, gst_object_ref (stream->ghost));
   }
   g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < ghosts->len; i++)
+    gst_pad_send_event (g_ptr_array_index (ghosts, i), gst_event_new_eos ());
 
-  it = gst_element_iterate_src_pads (GST_ELEMENT (self));
+  it = gst_element_iterate_src_pads (element);
   while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
     gst_pad_push_event (g_value_get_object (&item), gst_event_new_eos ());
     g_value_reset (&item);
@@ -587,12 +630,32 @@ push_eos (GstElement * element, gpointer data)
    * call, and with it this element's stream, is over. */
   gst_element_post_message (element, gst_message_new_eos (GST_OBJECT
           (element)));
+
+  g_mutex_lock (&self->lock);
+  self->eos_pending--;
+  g_cond_broadcast (&self->eos_done);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
 end_media (GstWspSignaller * self)
 {
+  g_mutex_lock (&self->lock);
+  self->eos_pending++;
+  g_mutex_unlock (&self->lock);
   gst_element_call_async (GST_ELEMENT (self), push_eos, NULL, NULL);
+}
+
+/* After PAUSED -> READY deactivated the pads (which releases a push that
+ * waits on a paused sink): nothing of ours runs on a pool thread once the
+ * element is stopped. */
+static void
+wait_for_eos_pushes (GstWspSignaller * self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->eos_pending > 0)
+    g_cond_wait (&self->eos_done, &self->lock);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -1863,6 +1926,7 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
 
   gobject_class->set_property = gst_wsp_signaller_set_property;
   gobject_class->get_property = gst_wsp_signaller_get_property;
+  gobject_class->dispose = gst_wsp_signaller_dispose;
   gobject_class->finalize = gst_wsp_signaller_finalize;
 
   g_object_class_install_property (gobject_class, PROP_TARGET,
@@ -2024,6 +2088,7 @@ gst_wsp_signaller_init (GstWspSignaller * self)
   self->recv_audio_caps = gst_caps_from_string (DEFAULT_RECV_AUDIO_CAPS);
   self->recv_video_caps = gst_caps_from_string (DEFAULT_RECV_VIDEO_CAPS);
   g_mutex_init (&self->lock);
+  g_cond_init (&self->eos_done);
   self->streams = g_ptr_array_new_with_free_func (sink_stream_free);
   self->pending_candidates =
       g_ptr_array_new_with_free_func ((GDestroyNotify) wsp_message_free);
@@ -2044,6 +2109,22 @@ gst_wsp_signaller_init (GstWspSignaller * self)
       G_CALLBACK (webrtc_data_channel), self);
   g_signal_connect (self->webrtcbin, "pad-added",
       G_CALLBACK (webrtc_pad_added), self);
+}
+
+/* webrtcbin's own threads may hold it, and emit (connection state, pads,
+ * candidates) while it closes, after this element is gone: its signals
+ * must not reach us from here on. */
+static void
+gst_wsp_signaller_dispose (GObject * object)
+{
+  GstWspSignaller *self = GST_WSP_SIGNALLER (object);
+
+  g_signal_handlers_disconnect_by_data (self->webrtcbin, self);
+  if (self->wsp_channel) {
+    g_signal_handlers_disconnect_by_data (self->wsp_channel, self);
+    g_clear_object (&self->wsp_channel);
+  }
+  G_OBJECT_CLASS (parent_class)->dispose (object);
 }
 
 static void
@@ -2069,6 +2150,7 @@ gst_wsp_signaller_finalize (GObject * object)
   g_ptr_array_unref (self->pending_candidates);
   g_ptr_array_unref (self->waiting);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_cond_clear (&self->eos_done);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -2509,6 +2591,8 @@ gst_wsp_signaller_change_state (GstElement * element,
     stop (self);
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    wait_for_eos_pushes (self);
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 
