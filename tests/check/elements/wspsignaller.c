@@ -307,6 +307,18 @@ expect_normal_end (Peer * ender, Peer * other)
   fail_unless (other->ended_remote);
 }
 
+/* Stopping a pipeline ends its call with a bye 200 the peer receives: the
+ * bye leaves before webrtcbin pauses. */
+static void
+expect_end_by_stop (Peer * stopped, Peer * other)
+{
+  fail_unless_equals_int (gst_element_set_state (stopped->pipeline,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  WAIT_FOR (other->ended);
+  fail_unless_equals_int (other->ended_code, 200);
+  fail_unless (other->ended_remote);
+}
+
 GST_START_TEST (test_door_calls_interior)
 {
   server_start ();
@@ -332,11 +344,7 @@ GST_START_TEST (test_door_calls_interior)
     } else if (round == 1) {
       expect_normal_end (interior, door);
     } else {
-      fail_unless_equals_int (gst_element_set_state (door->pipeline,
-              GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-      WAIT_FOR (interior->ended);
-      fail_unless_equals_int (interior->ended_code, 200);
-      fail_unless (interior->ended_remote);
+      expect_end_by_stop (door, interior);
     }
 
     peer_free (door);
@@ -361,14 +369,7 @@ GST_START_TEST (test_interior_calls_door)
   door = accept_as;
 
   expect_media_both_ways (door, interior);
-
-  /* Stopping a pipeline ends its call with bye 200 at the peer: the bye
-   * leaves before webrtcbin pauses. */
-  fail_unless_equals_int (gst_element_set_state (door->pipeline,
-          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  WAIT_FOR (interior->ended);
-  fail_unless_equals_int (interior->ended_code, 200);
-  fail_unless (interior->ended_remote);
+  expect_end_by_stop (door, interior);
 
   peer_free (door);
   peer_free (interior);
