@@ -193,8 +193,7 @@ struct _GstWspSignaller
   GPtrArray *streams;
   GMainContext *context;
   guint generation;             /* bumped at stop: stale calls do nothing */
-  guint eos_pending;            /* push_eos() calls not finished */
-  GCond eos_done;
+  GThread *eos_thread;          /* pushes the EOS at a call's end */
 
   /* own signalling thread (caller and listen roles) */
   GThread *thread;
@@ -592,14 +591,17 @@ drop_connection (GstWspSignaller * self)
 }
 
 /* Media end: EOS downstream of the source pads and into webrtcbin, so a
- * gst-launch-1.0 pipeline ends with the call. On a thread of GStreamer's
- * pool, never the signalling thread: a push can wait on a paused sink, and
- * a state change may be waiting for the signalling thread. Deactivating the
- * pads releases a waiting push. */
-static void
-push_eos (GstElement * element, gpointer data)
+ * gst-launch-1.0 pipeline ends with the call. On a thread of its own,
+ * never the signalling thread: a push can wait on a paused sink, and a
+ * state change may be waiting for the signalling thread. Deactivating the
+ * pads releases a waiting push; PAUSED -> READY then joins the thread. Not
+ * GStreamer's pool: the push runs DTLS (OpenSSL thread state), and a pool
+ * thread still alive at process exit crashes in OpenSSL's cleanup. */
+static gpointer
+push_eos (gpointer data)
 {
-  GstWspSignaller *self = GST_WSP_SIGNALLER (element);
+  GstWspSignaller *self = data;
+  GstElement *element = GST_ELEMENT (self);
   g_autoptr (GPtrArray) ghosts = g_ptr_array_new_with_free_func
       (gst_object_unref);
   GstIterator *it;
@@ -630,32 +632,40 @@ push_eos (GstElement * element, gpointer data)
    * call, and with it this element's stream, is over. */
   gst_element_post_message (element, gst_message_new_eos (GST_OBJECT
           (element)));
-
-  g_mutex_lock (&self->lock);
-  self->eos_pending--;
-  g_cond_broadcast (&self->eos_done);
-  g_mutex_unlock (&self->lock);
+  gst_object_unref (self);
+  return NULL;
 }
 
 static void
 end_media (GstWspSignaller * self)
 {
+  GThread *thread = g_thread_new ("wspsignaller-eos", push_eos,
+      gst_object_ref (self));
+  GThread *previous;
+
   g_mutex_lock (&self->lock);
-  self->eos_pending++;
+  previous = self->eos_thread;
+  self->eos_thread = thread;
   g_mutex_unlock (&self->lock);
-  gst_element_call_async (GST_ELEMENT (self), push_eos, NULL, NULL);
+  /* A previous call's thread (listen role, no stop in between) finished
+   * its pushes long ago. */
+  if (previous)
+    g_thread_join (previous);
 }
 
 /* After PAUSED -> READY deactivated the pads (which releases a push that
- * waits on a paused sink): nothing of ours runs on a pool thread once the
- * element is stopped. */
+ * waits on a paused sink): the EOS thread is done once the element is
+ * stopped. */
 static void
 wait_for_eos_pushes (GstWspSignaller * self)
 {
+  GThread *thread;
+
   g_mutex_lock (&self->lock);
-  while (self->eos_pending > 0)
-    g_cond_wait (&self->eos_done, &self->lock);
+  thread = g_steal_pointer (&self->eos_thread);
   g_mutex_unlock (&self->lock);
+  if (thread)
+    g_thread_join (thread);
 }
 
 static void
@@ -2088,7 +2098,6 @@ gst_wsp_signaller_init (GstWspSignaller * self)
   self->recv_audio_caps = gst_caps_from_string (DEFAULT_RECV_AUDIO_CAPS);
   self->recv_video_caps = gst_caps_from_string (DEFAULT_RECV_VIDEO_CAPS);
   g_mutex_init (&self->lock);
-  g_cond_init (&self->eos_done);
   self->streams = g_ptr_array_new_with_free_func (sink_stream_free);
   self->pending_candidates =
       g_ptr_array_new_with_free_func ((GDestroyNotify) wsp_message_free);
@@ -2150,7 +2159,6 @@ gst_wsp_signaller_finalize (GObject * object)
   g_ptr_array_unref (self->pending_candidates);
   g_ptr_array_unref (self->waiting);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_cond_clear (&self->eos_done);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
