@@ -4,6 +4,8 @@
  * malformed shape is refused with the error wspio.h documents. */
 
 #include <gst/check/gstcheck.h>
+
+#include "wsptest.h"
 #include <string.h>
 
 #include "wspio.h"
@@ -426,16 +428,6 @@ GST_END_TEST;
 
 /* ---- Validation and serialisation --------------------------------------- */
 
-/* As in wspprotocol.c: route the library's criticals to gstcheck. */
-static void
-log_critical (const gchar * domain, GLogLevelFlags level,
-    const gchar * message, gpointer user_data)
-{
-  if (!_gst_check_expecting_log)
-    fail ("Unexpected critical: %s", message);
-  _gst_check_raised_critical = TRUE;
-}
-
 static void
 assert_invalid (WspIoMessage * msg, WspError code)
 {
@@ -501,8 +493,7 @@ wspio_suite (void)
   TCase *tc_api = tcase_create ("api");
 
   /* G_DEBUG=fatal-criticals marks them fatal: match that flag too. */
-  g_log_set_handler ("wsp", G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING
-      | G_LOG_FLAG_FATAL, log_critical, NULL);
+  wsp_test_watch_criticals ();
 
   suite_add_tcase (s, tc_round_trip);
   tcase_add_test (tc_round_trip, test_state_round_trip);

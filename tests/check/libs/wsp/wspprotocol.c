@@ -4,6 +4,8 @@
  * (and bye code 400). */
 
 #include <gst/check/gstcheck.h>
+
+#include "wsptest.h"
 #include <string.h>
 
 #include "wspprotocol.h"
@@ -903,18 +905,6 @@ GST_START_TEST (test_error_to_bye_code)
 
 GST_END_TEST;
 
-/* gstcheck watches criticals of its own log domains only; give ours (the
- * library logs as "wsp") the same bookkeeping, so that ASSERT_CRITICAL
- * works and an unexpected critical fails the test. */
-static void
-log_critical (const gchar * domain, GLogLevelFlags level,
-    const gchar * message, gpointer user_data)
-{
-  if (!_gst_check_expecting_log)
-    fail ("Unexpected critical: %s", message);
-  _gst_check_raised_critical = TRUE;
-}
-
 static void
 assert_invalid (WspMessage * msg, WspError code)
 {
@@ -967,8 +957,7 @@ wspprotocol_suite (void)
   TCase *tc_api = tcase_create ("api");
 
   /* G_DEBUG=fatal-criticals marks them fatal: match that flag too. */
-  g_log_set_handler ("wsp", G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING
-      | G_LOG_FLAG_FATAL, log_critical, NULL);
+  wsp_test_watch_criticals ();
 
   suite_add_tcase (s, tc_round_trip);
   tcase_add_test (tc_round_trip, test_invite_round_trip);
