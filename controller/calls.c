@@ -1,0 +1,1185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calls: one media pipeline per call, built from pipelines/<variant>.pipeline,
+ * and one wspsignaller per peer fed from the pipeline's `video` and `audio`
+ * tees (one encode, several peers). Mode 1 (bell): a caller element per
+ * ring target, the first to answer wins. Mode 2 (door): the home server
+ * hands over an invite for the door, answered by a callee element; while a
+ * call runs, a new caller joins it as a viewer. */
+
+#include "intercomd.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define HISTORY_MAX 50
+#define SNAPSHOT_TIMEOUT (GST_SECOND)
+#define SNAPSHOT_WIDTH 320
+#define LEVEL_WINDOW_US (G_USEC_PER_SEC)
+
+typedef enum
+{
+  MODE_BELL,
+  MODE_DOOR,
+} CallMode;
+
+typedef enum
+{
+  ROLE_TARGET,                  /* mode 1: a ring target, not yet answered */
+  ROLE_MAIN,
+  ROLE_VIEWER,
+} PeerRole;
+
+typedef struct _Call Call;
+
+typedef struct
+{
+  guint id;
+  Call *call;
+  GstElement *signaller;
+  gchar *uri;
+  PeerRole role;
+  gboolean connected;
+  gboolean io_open;
+  gboolean ended;
+  GPtrArray *tee_pads;          /* requested tee pads feeding it */
+  GPtrArray *extra;             /* fakesinks for audio we don't play */
+} Peer;
+
+struct _Call
+{
+  guint id;
+  CallMode mode;
+  gint64 started;               /* ms epoch */
+  gint64 answered_at;           /* monotonic µs, 0 before */
+  gchar *codec;
+  GstElement *pipeline;
+  GstElement *video_tee, *audio_tee, *speaker;
+  guint bus_watch;
+  GPtrArray *peers;             /* Peer */
+  GPtrArray *peer_uris;         /* for the history */
+  GBytes *snapshot;
+  GCancellable *cancellable;
+  guint ring_timer, max_timer;
+  gdouble level_db;
+  gint64 level_time;
+  gboolean answered;
+  gboolean ending;
+  gint end_code;
+};
+
+typedef struct
+{
+  guint id;
+  gint64 time;
+  CallMode mode;
+  gchar **peers;
+  gboolean answered;
+  guint duration;
+  gint end_code;
+  GBytes *snapshot;
+} HistoryEntry;
+
+struct _OiCalls
+{
+  const OiConfig *config;
+  OiIo *io;
+  gchar *door_token;
+  gchar *self_uri;              /* wss:// of our own server over loopback */
+  Call *call;                   /* at most one */
+  guint next_call_id;
+  guint next_peer_id;
+  GQueue history;               /* HistoryEntry, newest first */
+  GMutex lock;                  /* speaker linking from streaming threads */
+};
+
+static void end_call (OiCalls * self, gint code, const gchar * why);
+
+/* History */
+
+static void
+history_entry_free (gpointer data)
+{
+  HistoryEntry *entry = data;
+
+  g_strfreev (entry->peers);
+  g_clear_pointer (&entry->snapshot, g_bytes_unref);
+  g_free (entry);
+}
+
+static void
+add_history (OiCalls * self, Call * call)
+{
+  HistoryEntry *entry = g_new0 (HistoryEntry, 1);
+
+  g_ptr_array_add (call->peer_uris, NULL);
+  entry->id = call->id;
+  entry->time = call->started;
+  entry->mode = call->mode;
+  entry->peers = g_strdupv ((gchar **) call->peer_uris->pdata);
+  g_ptr_array_remove_index (call->peer_uris, call->peer_uris->len - 1);
+  entry->answered = call->answered;
+  entry->duration = call->answered_at ?
+      (g_get_monotonic_time () - call->answered_at) / G_USEC_PER_SEC : 0;
+  entry->end_code = call->end_code;
+  entry->snapshot = call->snapshot ? g_bytes_ref (call->snapshot) : NULL;
+  g_queue_push_head (&self->history, entry);
+  while (self->history.length > HISTORY_MAX)
+    history_entry_free (g_queue_pop_tail (&self->history));
+}
+
+/* Pipelines */
+
+static gboolean
+have (const gchar * factory)
+{
+  g_autoptr (GstElementFactory) f = gst_element_factory_find (factory);
+
+  return f != NULL;
+}
+
+/* The encoder and payloader for the first configured codec this system
+ * can encode; NULL if none. */
+static gchar *
+video_encoder (const OiConfig * c, const gchar ** codec)
+{
+  for (guint i = 0; c->codecs[i]; i++) {
+    if (g_str_equal (c->codecs[i], "h264")) {
+      const gchar *pay = "h264parse ! rtph264pay pt=102 config-interval=-1 "
+          "aggregate-mode=zero-latency";
+
+      *codec = "h264";
+      if (g_str_equal (c->pipeline, "hardware") && have ("v4l2h264enc"))
+        return g_strdup_printf ("v4l2h264enc extra-controls=controls,"
+            "video_bitrate=%u,h264_i_frame_period=60 ! "
+            "video/x-h264,level=(string)4,profile=constrained-baseline ! %s",
+            c->bitrate * 1000, pay);
+      if (have ("x264enc"))
+        return g_strdup_printf ("x264enc tune=zerolatency "
+            "speed-preset=ultrafast bitrate=%u key-int-max=60 ! "
+            "video/x-h264,profile=constrained-baseline ! %s", c->bitrate, pay);
+      if (have ("openh264enc"))
+        return g_strdup_printf ("openh264enc bitrate=%u complexity=low "
+            "rate-control=bitrate gop-size=60 ! "
+            "video/x-h264,profile=constrained-baseline ! %s",
+            c->bitrate * 1000, pay);
+    } else if (g_str_equal (c->codecs[i], "vp8") && have ("vp8enc")) {
+      *codec = "vp8";
+      return g_strdup_printf ("vp8enc deadline=1 cpu-used=8 end-usage=cbr "
+          "target-bitrate=%u error-resilient=partitions "
+          "keyframe-max-dist=60 ! rtpvp8pay pt=96", c->bitrate * 1000);
+    }
+  }
+  return NULL;
+}
+
+/* ${name} -> value; an unknown name is an error (a typo in the file). */
+static gchar *
+substitute (const gchar * text, GHashTable * vars, GError ** error)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *p = text;
+
+  while (*p) {
+    const gchar *start = strstr (p, "${"), *end;
+    g_autofree gchar *name = NULL;
+    const gchar *value;
+
+    if (start == NULL) {
+      g_string_append (out, p);
+      break;
+    }
+    g_string_append_len (out, p, start - p);
+    end = strchr (start, '}');
+    if (end == NULL)
+      goto bad;
+    name = g_strndup (start + 2, end - start - 2);
+    if (!(value = g_hash_table_lookup (vars, name)))
+      goto bad;
+    g_string_append (out, value);
+    p = end + 1;
+    continue;
+
+  bad:
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "unknown or unterminated variable at \"%.20s\"", start);
+    g_string_free (out, TRUE);
+    return NULL;
+  }
+  return g_string_free (out, FALSE);
+}
+
+static GstElement *
+build_pipeline (OiCalls * self, Call * call, GError ** error)
+{
+  const OiConfig *c = self->config;
+  g_autoptr (GHashTable) vars = g_hash_table_new_full (g_str_hash,
+      g_str_equal, NULL, g_free);
+  g_autofree gchar *file = g_strdup_printf ("%s/%s.pipeline",
+      c->pipelines_dir, c->pipeline);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *launch = NULL;
+  g_autoptr (GString) stripped = g_string_new (NULL);
+  g_auto (GStrv) lines = NULL;
+  const gchar *codec = NULL;
+  gchar *encoder;
+  gboolean aec = c->echo_cancel && have ("webrtcdsp");
+
+  if (!g_file_get_contents (file, &text, NULL, error))
+    return NULL;
+  /* '#' comments to the end of a line */
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    gchar *hash = strchr (lines[i], '#');
+
+    if (hash)
+      *hash = '\0';
+    g_string_append_printf (stripped, "%s\n", lines[i]);
+  }
+
+  encoder = video_encoder (c, &codec);
+  if (encoder == NULL) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no encoder for [media] codecs (x264enc, openh264enc or vp8enc)");
+    return NULL;
+  }
+  call->codec = g_strdup (codec);
+  g_hash_table_insert (vars, "video_encoder", encoder);
+  g_hash_table_insert (vars, "width", g_strdup_printf ("%u", c->width));
+  g_hash_table_insert (vars, "height", g_strdup_printf ("%u", c->height));
+  g_hash_table_insert (vars, "framerate", g_strdup_printf ("%u",
+          c->framerate));
+  g_hash_table_insert (vars, "bitrate", g_strdup_printf ("%u", c->bitrate));
+  /* checked by the config: plain names only (no quotes, '!' or spaces) */
+  g_hash_table_insert (vars, "video_device", g_strdup (c->video_device));
+  g_hash_table_insert (vars, "audio_source_device",
+      g_strdup (c->audio_source_device));
+  g_hash_table_insert (vars, "audio_sink_device",
+      g_strdup (c->audio_sink_device));
+  g_hash_table_insert (vars, "aec", g_strdup (aec ?
+          "webrtcdsp name=aec probe=echoprobe echo-cancel=true "
+          "noise-suppression=true ! " : ""));
+  g_hash_table_insert (vars, "aec_probe", g_strdup (aec ?
+          "webrtcechoprobe name=echoprobe ! " : ""));
+
+  launch = substitute (stripped->str, vars, error);
+  if (launch == NULL) {
+    g_prefix_error (error, "%s: ", file);
+    return NULL;
+  }
+  g_debug ("call pipeline: %s", launch);
+  return gst_parse_launch_full (launch, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+      error);
+}
+
+/* Peers */
+
+static Peer *
+find_peer (Call * call, guint id)
+{
+  for (guint i = 0; call && i < call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (call->peers, i);
+
+    if (peer->id == id)
+      return peer;
+  }
+  return NULL;
+}
+
+static Peer *
+find_peer_by_element (Call * call, GstObject * element)
+{
+  for (guint i = 0; call && i < call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (call->peers, i);
+
+    if (GST_OBJECT (peer->signaller) == element)
+      return peer;
+  }
+  return NULL;
+}
+
+static void
+send_io (Peer * peer, WspIoMessage * message)
+{
+  g_autofree gchar *text = wsp_io_message_serialize (message);
+  gboolean sent = FALSE;
+
+  if (text && peer->io_open)
+    g_signal_emit_by_name (peer->signaller, "send-io", text, &sent);
+}
+
+/* Signals from the signaller's thread, handed to the main context. */
+typedef struct
+{
+  OiCalls *self;
+  guint peer_id;
+  gchar *text;                  /* io-message, or NULL for io-opened */
+} IoEvent;
+
+static void
+io_event_free (gpointer data)
+{
+  IoEvent *event = data;
+
+  g_free (event->text);
+  g_free (event);
+}
+
+static void
+on_io_message (OiCalls * self, Peer * peer, const gchar * text)
+{
+  g_autoptr (WspIoMessage) message = NULL;
+  g_autoptr (GError) error = NULL;
+  guint code = 0;
+  g_autofree gchar *description = NULL;
+
+  if (!wsp_io_message_parse (text, strlen (text), &message, &error)) {
+    g_message ("bad io message from %s: %s", peer->uri, error->message);
+    code = WSP_IO_ERROR_BAD_REQUEST;
+    description = g_strdup (error->message);
+  } else if (message->type != WSP_IO_MESSAGE_RELAY_COMMAND) {
+    code = WSP_IO_ERROR_BAD_REQUEST;
+    description = g_strdup ("only relay commands go to the door");
+  } else if (!peer->connected || peer->role == ROLE_TARGET) {
+    /* Only the peers of an established, authorised call. */
+    code = WSP_IO_ERROR_FORBIDDEN;
+    description = g_strdup ("not in an established call");
+    oi_io_audit (self->io, "peer=%s call=%u relay=%s action=%s "
+        "result=refused code=403 reason=\"%s\"", peer->uri, peer->call->id,
+        message->command.name,
+        wsp_io_relay_action_to_string (message->command.action), description);
+  } else {
+    oi_io_relay_command (self->io, message, peer->uri, peer->call->id, &code,
+        &description);
+  }
+  if (code) {
+    g_autoptr (WspIoMessage) reply = wsp_io_message_new_error (code,
+        description);
+
+    send_io (peer, reply);
+  }
+}
+
+static gboolean
+io_event_dispatch (gpointer data)
+{
+  IoEvent *event = data;
+  OiCalls *self = event->self;
+  Peer *peer = self->call ? find_peer (self->call, event->peer_id) : NULL;
+
+  if (peer == NULL || peer->ended)
+    return G_SOURCE_REMOVE;
+  if (event->text == NULL) {
+    g_autoptr (WspIoMessage) state = oi_io_get_state (self->io);
+
+    g_info ("io channel open with %s", peer->uri);
+    peer->io_open = TRUE;
+    send_io (peer, state);
+  } else {
+    on_io_message (self, peer, event->text);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_io_event (Peer * peer, const gchar * text)
+{
+  IoEvent *event = g_new0 (IoEvent, 1);
+
+  /* peer->call->... is read on the main context only */
+  event->self = g_object_get_data (G_OBJECT (peer->signaller), "oi-calls");
+  event->peer_id = peer->id;
+  event->text = g_strdup (text);
+  g_idle_add_full (G_PRIORITY_DEFAULT, io_event_dispatch, event,
+      io_event_free);
+}
+
+static void
+signaller_io_opened (GstElement * signaller, gpointer data)
+{
+  queue_io_event (data, NULL);
+}
+
+static void
+signaller_io_message (GstElement * signaller, const gchar * text,
+    gpointer data)
+{
+  queue_io_event (data, text);
+}
+
+/* A received stream: the main peer's audio goes to the speaker, the rest
+ * to a fakesink. Runs on a streaming thread. */
+static void
+signaller_pad_added (GstElement * signaller, GstPad * pad, gpointer data)
+{
+  Peer *peer = data;
+  Call *call = peer->call;
+  OiCalls *self = g_object_get_data (G_OBJECT (signaller), "oi-calls");
+  g_autoptr (GstPad) speaker_pad = NULL;
+  GstElement *sink;
+  g_autoptr (GstPad) sink_pad = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  g_mutex_lock (&self->lock);
+  if (call->speaker)
+    speaker_pad = gst_element_get_static_pad (call->speaker, "sink");
+  if (speaker_pad && !gst_pad_is_linked (speaker_pad)
+      && peer->role != ROLE_VIEWER
+      && gst_pad_link (pad, speaker_pad) == GST_PAD_LINK_OK) {
+    g_mutex_unlock (&self->lock);
+    g_info ("playing the audio of %s", peer->uri);
+    return;
+  }
+  sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  g_ptr_array_add (peer->extra, gst_object_ref (sink));
+  g_mutex_unlock (&self->lock);
+  gst_bin_add (GST_BIN (call->pipeline), sink);
+  sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sink_pad);
+  gst_element_sync_state_with_parent (sink);
+}
+
+static gboolean
+link_tee (Peer * peer, GstElement * tee)
+{
+  GstPad *tee_pad = gst_element_request_pad_simple (tee, "src_%u");
+  GstPad *sink = gst_element_request_pad_simple (peer->signaller, "sink_%u");
+  gboolean ok = tee_pad && sink && gst_pad_link (tee_pad, sink) ==
+      GST_PAD_LINK_OK;
+
+  if (tee_pad)
+    g_ptr_array_add (peer->tee_pads, tee_pad);
+  gst_clear_object (&sink);
+  return ok;
+}
+
+static void
+apply_ice (OiCalls * self, GstElement * signaller)
+{
+  const OiConfig *c = self->config;
+
+  if (c->stun)
+    g_object_set (signaller, "stun-server", c->stun, NULL);
+  if (c->turn)
+    g_object_set (signaller, "turn-server", c->turn, NULL);
+  if (c->local_addresses)
+    g_object_set (signaller, "local-addresses", c->local_addresses, NULL);
+}
+
+static Peer *
+add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
+{
+  Peer *peer = g_new0 (Peer, 1);
+
+  peer->id = ++self->next_peer_id;
+  peer->call = call;
+  peer->uri = g_strdup (uri);
+  peer->role = role;
+  peer->tee_pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  peer->extra = g_ptr_array_new_with_free_func (gst_object_unref);
+  peer->signaller = gst_element_factory_make ("wspsignaller", NULL);
+  if (peer->signaller == NULL) {
+    g_warning ("wspsignaller is missing (the oiwsp plugin)");
+    g_ptr_array_unref (peer->tee_pads);
+    g_ptr_array_unref (peer->extra);
+    g_free (peer->uri);
+    g_free (peer);
+    return NULL;
+  }
+  gst_object_ref_sink (peer->signaller);
+  g_object_set_data (G_OBJECT (peer->signaller), "oi-calls", self);
+  g_object_set (peer->signaller, "local-uri", self->config->door_uri,
+      "display-name", self->config->name, "io-channel", TRUE,
+      "recv-audio", role != ROLE_VIEWER, "recv-video", FALSE,
+      "answer-timeout", self->config->ring_timeout, NULL);
+  apply_ice (self, peer->signaller);
+  g_signal_connect (peer->signaller, "io-opened",
+      G_CALLBACK (signaller_io_opened), peer);
+  g_signal_connect (peer->signaller, "io-message",
+      G_CALLBACK (signaller_io_message), peer);
+  g_signal_connect (peer->signaller, "pad-added",
+      G_CALLBACK (signaller_pad_added), peer);
+  g_ptr_array_add (call->peers, peer);
+  if (!g_ptr_array_find_with_equal_func (call->peer_uris, uri, g_str_equal,
+          NULL))
+    g_ptr_array_add (call->peer_uris, g_strdup (uri));
+  return peer;
+}
+
+/* Links a new peer into the running pipeline. */
+static gboolean
+start_peer (Call * call, Peer * peer)
+{
+  gst_bin_add (GST_BIN (call->pipeline), peer->signaller);
+  if (!link_tee (peer, call->video_tee) || !link_tee (peer, call->audio_tee))
+    return FALSE;
+  return gst_element_sync_state_with_parent (peer->signaller);
+}
+
+static void
+remove_peer (OiCalls * self, Call * call, Peer * peer)
+{
+  g_signal_handlers_disconnect_by_data (peer->signaller, peer);
+  for (guint i = 0; i < peer->tee_pads->len; i++) {
+    GstPad *tee_pad = g_ptr_array_index (peer->tee_pads, i);
+    GstPad *peer_pad = gst_pad_get_peer (tee_pad);
+
+    if (peer_pad) {
+      gst_pad_unlink (tee_pad, peer_pad);
+      gst_object_unref (peer_pad);
+    }
+    gst_element_release_request_pad (GST_ELEMENT (GST_PAD_PARENT (tee_pad)),
+        tee_pad);
+  }
+  g_ptr_array_set_size (peer->tee_pads, 0);
+  if (call->pipeline && GST_OBJECT_PARENT (peer->signaller)) {
+    gst_element_set_locked_state (peer->signaller, TRUE);
+    gst_element_set_state (peer->signaller, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (call->pipeline), peer->signaller);
+    g_mutex_lock (&self->lock);
+    for (guint i = 0; i < peer->extra->len; i++) {
+      GstElement *sink = g_ptr_array_index (peer->extra, i);
+
+      gst_element_set_locked_state (sink, TRUE);
+      gst_element_set_state (sink, GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (call->pipeline), sink);
+    }
+    g_ptr_array_set_size (peer->extra, 0);
+    g_mutex_unlock (&self->lock);
+  }
+}
+
+static void
+peer_free (Peer * peer)
+{
+  g_signal_handlers_disconnect_by_data (peer->signaller, peer);
+  gst_object_unref (peer->signaller);
+  g_ptr_array_unref (peer->tee_pads);
+  g_ptr_array_unref (peer->extra);
+  g_free (peer->uri);
+  g_free (peer);
+}
+
+/* The call's bus */
+
+static void
+peer_connected (OiCalls * self, Call * call, Peer * peer)
+{
+  peer->connected = TRUE;
+  if (peer->role == ROLE_TARGET) {
+    /* The first ring target to answer wins; the others stop ringing. */
+    peer->role = ROLE_MAIN;
+    for (guint i = 0; i < call->peers->len; i++) {
+      Peer *other = g_ptr_array_index (call->peers, i);
+
+      if (other != peer && other->role == ROLE_TARGET) {
+        other->ended = TRUE;
+        g_signal_emit_by_name (other->signaller, "end-call",
+            (guint) WSP_BYE_CANCELLED, "answered elsewhere");
+      }
+    }
+  }
+  if (!call->answered) {
+    call->answered = TRUE;
+    call->answered_at = g_get_monotonic_time ();
+    if (call->ring_timer) {
+      g_source_remove (call->ring_timer);
+      call->ring_timer = 0;
+    }
+  }
+  g_message ("call %u: %s connected (%s)", call->id, peer->uri,
+      peer->role == ROLE_VIEWER ? "viewer" : "main");
+}
+
+static void
+peer_ended (OiCalls * self, Call * call, Peer * peer, gint code,
+    const gchar * description, gboolean remote)
+{
+  gboolean main_gone = peer->role == ROLE_MAIN;
+  gboolean any_left = FALSE;
+
+  g_message ("call %u: %s ended: %d %s (%s)", call->id, peer->uri, code,
+      GST_STR_NULL (description), remote ? "by the peer" : "by the door");
+  peer->ended = TRUE;
+  if (main_gone || call->end_code == 0)
+    call->end_code = code;
+  for (guint i = 0; i < call->peers->len; i++)
+    if (!((Peer *) g_ptr_array_index (call->peers, i))->ended)
+      any_left = TRUE;
+  if (main_gone || !any_left) {
+    end_call (self, code, main_gone ? "the main peer left" : "no peer left");
+    return;
+  }
+  g_ptr_array_remove (call->peers, peer);
+  remove_peer (self, call, peer);
+  peer_free (peer);
+}
+
+static void
+on_level (Call * call, const GstStructure * s)
+{
+  const GValue *rms = gst_structure_get_value (s, "rms");
+  gdouble max = -G_MAXDOUBLE;
+
+  if (rms == NULL)
+    return;
+  /* level's fields are GValueArrays, deprecated in GLib, not in level */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS;
+  if (G_VALUE_HOLDS (rms, g_value_array_get_type ())) {
+    GValueArray *array = g_value_get_boxed (rms);
+
+    for (guint i = 0; i < array->n_values; i++)
+      max = MAX (max, g_value_get_double (g_value_array_get_nth (array, i)));
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS;
+  if (max == -G_MAXDOUBLE)
+    return;
+  if (call->level_time < g_get_monotonic_time () - LEVEL_WINDOW_US
+      || max > call->level_db)
+    call->level_db = max;
+  call->level_time = g_get_monotonic_time ();
+}
+
+static gboolean
+call_bus_message (GstBus * bus, GstMessage * message, gpointer data)
+{
+  OiCalls *self = data;
+  Call *call = self->call;
+  Peer *peer;
+
+  if (call == NULL || call->ending)
+    return G_SOURCE_CONTINUE;
+  peer = find_peer_by_element (call, GST_MESSAGE_SRC (message));
+
+  switch (GST_MESSAGE_TYPE (message)) {
+    case GST_MESSAGE_ELEMENT:{
+      const GstStructure *s = gst_message_get_structure (message);
+
+      if (gst_structure_has_name (s, "level")) {
+        on_level (call, s);
+      } else if (peer && gst_structure_has_name (s, "wsp-ringing")) {
+        g_info ("call %u: %s rings", call->id, peer->uri);
+      } else if (peer && gst_structure_has_name (s, "wsp-connected")) {
+        peer_connected (self, call, peer);
+      } else if (peer && gst_structure_has_name (s, "wsp-ended")) {
+        gint code = 0;
+        gboolean remote = FALSE;
+
+        gst_structure_get_int (s, "code", &code);
+        gst_structure_get_boolean (s, "remote", &remote);
+        peer_ended (self, call, peer, code,
+            gst_structure_get_string (s, "description"), remote);
+      }
+      break;
+    }
+    case GST_MESSAGE_ERROR:{
+      g_autoptr (GError) error = NULL;
+      g_autofree gchar *debug = NULL;
+
+      gst_message_parse_error (message, &error, &debug);
+      /* A signaller's failure comes with its wsp-ended. */
+      for (guint i = 0; peer == NULL && i < call->peers->len; i++) {
+        Peer *p = g_ptr_array_index (call->peers, i);
+
+        if (gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
+                GST_OBJECT (p->signaller)))
+          peer = p;
+      }
+      if (peer == NULL) {
+        g_warning ("call %u: pipeline error from %s: %s (%s)", call->id,
+            GST_MESSAGE_SRC_NAME (message), error->message,
+            GST_STR_NULL (debug));
+        end_call (self, WSP_BYE_INTERNAL_ERROR, error->message);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Starting and ending */
+
+static void
+call_free (Call * call)
+{
+  g_clear_pointer (&call->peers, g_ptr_array_unref);
+  g_clear_pointer (&call->peer_uris, g_ptr_array_unref);
+  g_clear_pointer (&call->snapshot, g_bytes_unref);
+  g_clear_object (&call->cancellable);
+  gst_clear_object (&call->video_tee);
+  gst_clear_object (&call->audio_tee);
+  gst_clear_object (&call->speaker);
+  g_free (call->codec);
+  g_free (call);
+}
+
+static void
+end_call (OiCalls * self, gint code, const gchar * why)
+{
+  Call *call = self->call;
+
+  if (call == NULL || call->ending)
+    return;
+  call->ending = TRUE;
+  if (call->end_code == 0)
+    call->end_code = code;
+  g_message ("call %u ends: %s", call->id, why);
+  g_cancellable_cancel (call->cancellable);
+  if (call->ring_timer)
+    g_source_remove (call->ring_timer);
+  if (call->max_timer)
+    g_source_remove (call->max_timer);
+  /* Stopping the pipeline ends each peer's call with a bye (the code
+   * chosen here for those that are still on). */
+  for (guint i = 0; i < call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (call->peers, i);
+
+    if (!peer->ended && code != WSP_BYE_NORMAL)
+      g_signal_emit_by_name (peer->signaller, "end-call", (guint) code, why);
+  }
+  gst_element_set_state (call->pipeline, GST_STATE_NULL);
+  g_source_remove (call->bus_watch);
+  for (guint i = 0; i < call->peers->len; i++)
+    peer_free (g_ptr_array_index (call->peers, i));
+  g_ptr_array_set_size (call->peers, 0);
+  g_ptr_array_set_free_func (call->peers, NULL);
+  gst_clear_object (&call->pipeline);
+  add_history (self, call);
+  self->call = NULL;
+  call_free (call);
+}
+
+static gboolean
+ring_timeout (gpointer data)
+{
+  OiCalls *self = data;
+
+  self->call->ring_timer = 0;
+  end_call (self, WSP_BYE_TIMEOUT, "nobody answered");
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+max_call_timeout (gpointer data)
+{
+  OiCalls *self = data;
+
+  self->call->max_timer = 0;
+  end_call (self, WSP_BYE_NORMAL, "the longest call allowed is over");
+  return G_SOURCE_REMOVE;
+}
+
+static Call *
+start_call (OiCalls * self, CallMode mode, GError ** error)
+{
+  Call *call = g_new0 (Call, 1);
+  g_autoptr (GstBus) bus = NULL;
+
+  call->id = ++self->next_call_id;
+  call->mode = mode;
+  call->started = g_get_real_time () / 1000;
+  call->peers = g_ptr_array_new ();
+  call->peer_uris = g_ptr_array_new_with_free_func (g_free);
+  call->cancellable = g_cancellable_new ();
+  call->pipeline = build_pipeline (self, call, error);
+  if (call->pipeline == NULL)
+    goto failed;
+  call->video_tee = gst_bin_get_by_name (GST_BIN (call->pipeline), "video");
+  call->audio_tee = gst_bin_get_by_name (GST_BIN (call->pipeline), "audio");
+  call->speaker = gst_bin_get_by_name (GST_BIN (call->pipeline), "speaker");
+  if (!call->video_tee || !call->audio_tee) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "the pipeline has no tee named \"video\" or \"audio\"");
+    goto failed;
+  }
+  bus = gst_element_get_bus (call->pipeline);
+  call->bus_watch = gst_bus_add_watch (bus, call_bus_message, self);
+  if (gst_element_set_state (call->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+        "the call pipeline does not start");
+    gst_element_set_state (call->pipeline, GST_STATE_NULL);
+    g_source_remove (call->bus_watch);
+    goto failed;
+  }
+  call->max_timer = g_timeout_add_seconds (self->config->max_call,
+      max_call_timeout, self);
+  self->call = call;
+  return call;
+
+failed:
+  gst_clear_object (&call->pipeline);
+  call_free (call);
+  return NULL;
+}
+
+static gboolean
+address_is_local (OiCalls * self, const gchar * uri)
+{
+  const gchar *at = strchr (uri, '@');
+
+  return at && g_ascii_strcasecmp (at + 1, self->config->host) == 0;
+}
+
+/* Mode 1, after the snapshot (or without one). */
+static void
+ring_targets (OiCalls * self, Call * call, const gchar * snapshot_uri)
+{
+  const OiConfig *c = self->config;
+  guint started = 0;
+
+  for (guint i = 0; c->ring[i]; i++) {
+    Peer *peer = add_peer (self, call, c->ring[i], ROLE_TARGET);
+
+    if (peer == NULL)
+      continue;
+    g_object_set (peer->signaller, "target", c->ring[i], "snapshot",
+        snapshot_uri, NULL);
+    if (address_is_local (self, c->ring[i]))
+      /* Our own users: through our own home server, over loopback. */
+      g_object_set (peer->signaller, "uri", self->self_uri,
+          "pinned-certificate-file", c->certificate, "token",
+          self->door_token, NULL);
+    if (start_peer (call, peer))
+      started++;
+    else
+      g_warning ("call %u: cannot start the call to %s", call->id,
+          c->ring[i]);
+  }
+  if (started == 0) {
+    end_call (self, WSP_BYE_INTERNAL_ERROR, "no ring target could be called");
+    return;
+  }
+  call->ring_timer = g_timeout_add_seconds (c->ring_timeout + 2,
+      ring_timeout, self);
+}
+
+typedef struct
+{
+  OiCalls *self;
+  guint call_id;
+} SnapshotJob;
+
+static void
+take_snapshot (GTask * task, gpointer source, gpointer data,
+    GCancellable * cancellable)
+{
+  GstAppSink *sink = data;
+  g_autoptr (GstSample) sample = gst_app_sink_try_pull_sample (sink,
+      SNAPSHOT_TIMEOUT);
+  g_autoptr (GstSample) jpeg = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+  g_autoptr (GError) error = NULL;
+  GstMapInfo map;
+  GBytes *bytes;
+
+  if (sample == NULL) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+        "no video frame within a second");
+    return;
+  }
+  caps = gst_caps_new_simple ("image/jpeg", "width", G_TYPE_INT,
+      SNAPSHOT_WIDTH, NULL);
+  jpeg = gst_video_convert_sample (sample, caps, SNAPSHOT_TIMEOUT, &error);
+  if (jpeg == NULL || !gst_buffer_map (gst_sample_get_buffer (jpeg), &map,
+          GST_MAP_READ)) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+        "cannot encode the snapshot: %s", error ? error->message : "?");
+    return;
+  }
+  bytes = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (gst_sample_get_buffer (jpeg), &map);
+  g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+snapshot_done (GObject * source, GAsyncResult * result, gpointer data)
+{
+  SnapshotJob *job = data;
+  OiCalls *self = job->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) jpeg = g_task_propagate_pointer (G_TASK (result),
+      &error);
+  g_autofree gchar *b64 = NULL;
+  g_autofree gchar *data_uri = NULL;
+  Call *call = self->call;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || call == NULL || call->id != job->call_id || call->ending) {
+    g_free (job);
+    return;
+  }
+  g_free (job);
+  if (jpeg) {
+    b64 = g_base64_encode (g_bytes_get_data (jpeg, NULL),
+        g_bytes_get_size (jpeg));
+    data_uri = g_strconcat ("data:image/jpeg;base64,", b64, NULL);
+    call->snapshot = g_bytes_ref (jpeg);
+  } else {
+    g_warning ("call %u: ringing without a snapshot: %s", call->id,
+        error->message);
+  }
+  ring_targets (self, call, data_uri);
+}
+
+void
+oi_calls_bell (OiCalls * self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) snapshot = NULL;
+  Call *call;
+  GTask *task;
+  SnapshotJob *job;
+
+  if (self->call) {
+    g_message ("bell pressed during call %u: no second call",
+        self->call->id);
+    return;
+  }
+  if (self->config->ring[0] == NULL) {
+    g_message ("bell pressed; no ring targets configured ([calls] ring)");
+    return;
+  }
+  call = start_call (self, MODE_BELL, &error);
+  if (call == NULL) {
+    g_warning ("bell pressed but the call cannot start: %s", error->message);
+    return;
+  }
+  g_message ("bell pressed: call %u rings %u target(s)", call->id,
+      g_strv_length (self->config->ring));
+  snapshot = gst_bin_get_by_name (GST_BIN (call->pipeline), "snapshot");
+  if (snapshot == NULL || !GST_IS_APP_SINK (snapshot)) {
+    ring_targets (self, call, NULL);
+    return;
+  }
+  job = g_new0 (SnapshotJob, 1);
+  job->self = self;
+  job->call_id = call->id;
+  task = g_task_new (NULL, call->cancellable, snapshot_done, job);
+  g_task_set_task_data (task, g_steal_pointer (&snapshot), gst_object_unref);
+  g_task_run_in_thread (task, take_snapshot);
+  g_object_unref (task);
+}
+
+void
+oi_calls_incoming (OiCalls * self, WspConnection * connection,
+    const WspMessage * invite, const gchar * identity)
+{
+  GSocketAddress *remote = wsp_connection_get_remote_address (connection);
+  g_autoptr (GError) error = NULL;
+  gboolean accepted = FALSE;
+  Call *call;
+  Peer *peer;
+
+  if (!oi_config_caller_allowed (self->config, identity, remote)) {
+    g_autofree gchar *address = remote && G_IS_INET_SOCKET_ADDRESS (remote) ?
+        g_inet_address_to_string (g_inet_socket_address_get_address
+        (G_INET_SOCKET_ADDRESS (remote))) : g_strdup ("?");
+
+    g_message ("call from %s at %s refused: not in the allow-lists",
+        identity, address);
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_FORBIDDEN, NULL);
+    return;
+  }
+  call = self->call;
+  if (call == NULL && !(call = start_call (self, MODE_DOOR, &error))) {
+    g_warning ("call from %s cannot start: %s", identity, error->message);
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
+        NULL);
+    return;
+  }
+  peer = add_peer (self, call, identity, call->peers->len ? ROLE_VIEWER :
+      ROLE_MAIN);
+  if (peer && start_peer (call, peer))
+    g_signal_emit_by_name (peer->signaller, "accept-call", connection,
+        invite->invite.caller.uri, invite->invite.callee.uri, &accepted);
+  if (!accepted) {
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
+        NULL);
+    if (peer)
+      peer_ended (self, call, peer, WSP_BYE_INTERNAL_ERROR, "not accepted",
+          FALSE);
+    return;
+  }
+  g_message ("call %u: %s calls the door (%s)", call->id, identity,
+      peer->role == ROLE_VIEWER ? "viewer" : "main");
+}
+
+void
+oi_calls_io_event (OiCalls * self, OiIoEventKind kind, const gchar * name,
+    gboolean active, gint64 time)
+{
+  g_autoptr (WspIoMessage) message = NULL;
+
+  if (self->call == NULL)
+    return;
+  message = kind == OI_IO_INPUT ? wsp_io_message_new_input (name, active,
+      time) : wsp_io_message_new_relay_event (name, active, time);
+  for (guint i = 0; i < self->call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (self->call->peers, i);
+
+    if (peer->connected && !peer->ended)
+      send_io (peer, message);
+  }
+}
+
+void
+oi_calls_hangup_all (OiCalls * self)
+{
+  end_call (self, WSP_BYE_NORMAL, "hung up at the door");
+}
+
+static const gchar *
+mode_name (CallMode mode)
+{
+  return mode == MODE_BELL ? "bell" : "door";
+}
+
+void
+oi_calls_add_state_json (OiCalls * self, gpointer json_builder)
+{
+  JsonBuilder *b = json_builder;
+  Call *call = self->call;
+
+  json_builder_set_member_name (b, "calls");
+  json_builder_begin_array (b);
+  if (call) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, call->id);
+    json_builder_set_member_name (b, "mode");
+    json_builder_add_string_value (b, mode_name (call->mode));
+    json_builder_set_member_name (b, "state");
+    json_builder_add_string_value (b, call->answered ? "connected" :
+        "ringing");
+    json_builder_set_member_name (b, "since");
+    json_builder_add_int_value (b, call->started);
+    json_builder_set_member_name (b, "codec");
+    json_builder_add_string_value (b, call->codec);
+    json_builder_set_member_name (b, "audio_in_db");
+    if (call->level_time > g_get_monotonic_time () - LEVEL_WINDOW_US)
+      json_builder_add_double_value (b, call->level_db);
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "peers");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < call->peers->len; i++) {
+      Peer *peer = g_ptr_array_index (call->peers, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "uri");
+      json_builder_add_string_value (b, peer->uri);
+      json_builder_set_member_name (b, "role");
+      json_builder_add_string_value (b, peer->role == ROLE_VIEWER ? "viewer"
+          : "main");
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, peer->connected ? "connected" :
+          "ringing");
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+void
+oi_calls_add_history_json (OiCalls * self, gpointer json_builder)
+{
+  JsonBuilder *b = json_builder;
+
+  json_builder_set_member_name (b, "calls");
+  json_builder_begin_array (b);
+  for (GList * l = self->history.head; l; l = l->next) {
+    HistoryEntry *entry = l->data;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, entry->id);
+    json_builder_set_member_name (b, "time");
+    json_builder_add_int_value (b, entry->time);
+    json_builder_set_member_name (b, "mode");
+    json_builder_add_string_value (b, mode_name (entry->mode));
+    json_builder_set_member_name (b, "peers");
+    json_builder_begin_array (b);
+    for (guint i = 0; entry->peers[i]; i++)
+      json_builder_add_string_value (b, entry->peers[i]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "answered");
+    json_builder_add_boolean_value (b, entry->answered);
+    json_builder_set_member_name (b, "duration");
+    json_builder_add_int_value (b, entry->duration);
+    json_builder_set_member_name (b, "end");
+    json_builder_add_int_value (b, entry->end_code);
+    json_builder_set_member_name (b, "snapshot");
+    if (entry->snapshot) {
+      g_autofree gchar *url = g_strdup_printf
+          ("/api/v1/history/%u/snapshot.jpg", entry->id);
+
+      json_builder_add_string_value (b, url);
+    } else {
+      json_builder_add_null_value (b);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+GBytes *
+oi_calls_get_snapshot (OiCalls * self, guint id)
+{
+  if (self->call && self->call->id == id && self->call->snapshot)
+    return g_bytes_ref (self->call->snapshot);
+  for (GList * l = self->history.head; l; l = l->next) {
+    HistoryEntry *entry = l->data;
+
+    if (entry->id == id && entry->snapshot)
+      return g_bytes_ref (entry->snapshot);
+  }
+  return NULL;
+}
+
+OiCalls *
+oi_calls_new (const OiConfig * config, OiIo * io, const gchar * door_token,
+    const gchar * self_uri)
+{
+  OiCalls *self = g_new0 (OiCalls, 1);
+
+  self->config = config;
+  self->io = io;
+  self->door_token = g_strdup (door_token);
+  self->self_uri = g_strdup (self_uri);
+  g_queue_init (&self->history);
+  g_mutex_init (&self->lock);
+  return self;
+}
+
+void
+oi_calls_set_config (OiCalls * self, const OiConfig * config)
+{
+  self->config = config;
+}
+
+void
+oi_calls_shutdown (OiCalls * self)
+{
+  end_call (self, WSP_BYE_NORMAL, "the door station stops");
+}
+
+void
+oi_calls_free (OiCalls * self)
+{
+  if (self == NULL)
+    return;
+  oi_calls_shutdown (self);
+  g_queue_clear_full (&self->history, history_entry_free);
+  g_mutex_clear (&self->lock);
+  g_free (self->door_token);
+  g_free (self->self_uri);
+  g_free (self);
+}

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The GKeyFile config (docs/intercomd.md, data/intercomd.conf). Every key
+ * is checked here, once: a wrong one stops the daemon with a message that
+ * names its group and key (exit 78), and an unknown one too, so a typo
+ * never silently leaves a default in place. */
+
+#include "intercomd.h"
+
+#include <string.h>
+
+#define CONFIG_ERROR (g_quark_from_static_string ("intercomd-config-error"))
+
+/* Every known group and its keys; "user NAME" groups have password-hash. */
+static const struct
+{
+  const gchar *group;
+  const gchar *keys[16];
+} known_keys[] = {
+  {"station", {"host", "door", "name", "state-dir", NULL}},
+  {"server", {"address", "port", "certificate", "private-key", "web-root",
+              "pipelines", NULL}},
+  {"media", {"pipeline", "video-device", "audio-source-device",
+              "audio-sink-device", "width", "height", "framerate", "bitrate",
+              "codecs", "echo-cancel", NULL}},
+  {"gpio", {"chip", "inputs", "relays", "active-low", "debounce",
+              "door-pulse", "max-pulse", "bell-relay", NULL}},
+  {"calls", {"ring", "ring-timeout", "max-call", "allow-callers",
+              "allow-networks", NULL}},
+  {"ice", {"stun", "turn", "local-addresses", NULL}},
+};
+
+static void
+line_clear (gpointer data)
+{
+  g_free (((OiLine *) data)->name);
+}
+
+static void
+user_free (gpointer data)
+{
+  OiUser *user = data;
+
+  g_free (user->name);
+  g_free (user->password_hash);
+  g_free (user);
+}
+
+void
+oi_config_free (OiConfig * c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->path);
+  g_free (c->host);
+  g_free (c->door_user);
+  g_free (c->door_uri);
+  g_free (c->name);
+  g_free (c->state_dir);
+  g_free (c->address);
+  g_free (c->certificate);
+  g_free (c->private_key);
+  g_free (c->web_root);
+  g_free (c->pipelines_dir);
+  g_free (c->pipeline);
+  g_free (c->video_device);
+  g_free (c->audio_source_device);
+  g_free (c->audio_sink_device);
+  g_strfreev (c->codecs);
+  g_free (c->chip);
+  g_clear_pointer (&c->inputs, g_array_unref);
+  g_clear_pointer (&c->relays, g_array_unref);
+  g_free (c->inputs_text);
+  g_free (c->relays_text);
+  g_strfreev (c->ring);
+  g_strfreev (c->allow_callers);
+  g_clear_pointer (&c->allow_networks, g_ptr_array_unref);
+  g_free (c->stun);
+  g_free (c->turn);
+  g_free (c->local_addresses);
+  g_clear_pointer (&c->users, g_ptr_array_unref);
+  g_free (c);
+}
+
+static gboolean
+fail (GError ** error, const gchar * group, const gchar * key,
+    const gchar * format, ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+fail (GError ** error, const gchar * group, const gchar * key,
+    const gchar * format, ...)
+{
+  va_list args;
+  g_autofree gchar *what = NULL;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, CONFIG_ERROR, 0, "[%s] %s: %s", group, key, what);
+  return FALSE;
+}
+
+/* A string key: @def when absent. Values that reach pipeline text or
+ * element properties are checked by their callers. */
+static gboolean
+get_string (GKeyFile * kf, const gchar * group, const gchar * key,
+    const gchar * def, gchar ** out, GError ** error)
+{
+  g_autoptr (GError) local = NULL;
+  gchar *value = g_key_file_get_string (kf, group, key, &local);
+
+  if (value == NULL) {
+    if (!g_error_matches (local, G_KEY_FILE_ERROR,
+            G_KEY_FILE_ERROR_KEY_NOT_FOUND)
+        && !g_error_matches (local, G_KEY_FILE_ERROR,
+            G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+      return fail (error, group, key, "%s", local->message);
+    value = g_strdup (def);
+  }
+  g_free (*out);
+  *out = value ? g_strstrip (value) : NULL;
+  if (*out && **out == '\0')
+    g_clear_pointer (out, g_free);
+  return TRUE;
+}
+
+static gboolean
+get_uint (GKeyFile * kf, const gchar * group, const gchar * key, guint def,
+    guint min, guint max, guint * out, GError ** error)
+{
+  g_autofree gchar *text = NULL;
+  guint64 value;
+
+  if (!get_string (kf, group, key, NULL, &text, error))
+    return FALSE;
+  if (text == NULL) {
+    *out = def;
+    return TRUE;
+  }
+  if (!g_ascii_string_to_unsigned (text, 10, min, max, &value, NULL))
+    return fail (error, group, key, "\"%s\" is not a whole number from %u "
+        "to %u", text, min, max);
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+get_bool (GKeyFile * kf, const gchar * group, const gchar * key,
+    gboolean def, gboolean * out, GError ** error)
+{
+  g_autofree gchar *text = NULL;
+
+  if (!get_string (kf, group, key, NULL, &text, error))
+    return FALSE;
+  if (text == NULL)
+    *out = def;
+  else if (g_str_equal (text, "true"))
+    *out = TRUE;
+  else if (g_str_equal (text, "false"))
+    *out = FALSE;
+  else
+    return fail (error, group, key, "\"%s\" is not true or false", text);
+  return TRUE;
+}
+
+/* A comma-separated list; empty items are refused. */
+static gboolean
+get_list (GKeyFile * kf, const gchar * group, const gchar * key,
+    const gchar * def, gchar *** out, GError ** error)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) items = NULL;
+
+  if (!get_string (kf, group, key, def, &text, error))
+    return FALSE;
+  if (text == NULL) {
+    *out = g_new0 (gchar *, 1);
+    return TRUE;
+  }
+  items = g_strsplit (text, ",", -1);
+  for (guint i = 0; items[i]; i++) {
+    g_strstrip (items[i]);
+    if (items[i][0] == '\0')
+      return fail (error, group, key, "empty item in \"%s\"", text);
+  }
+  *out = g_steal_pointer (&items);
+  return TRUE;
+}
+
+/* Text that may reach a gst-launch description or a property: no quotes,
+ * no '!', no spaces, nothing that could end one element and start
+ * another. */
+static gboolean
+check_plain (const gchar * group, const gchar * key, const gchar * value,
+    GError ** error)
+{
+  if (value == NULL)
+    return TRUE;
+  for (const gchar * p = value; *p; p++) {
+    if (!g_ascii_isalnum (*p) && !strchr ("/._-:,=@+", *p))
+      return fail (error, group, key, "\"%s\": character '%c' is not "
+          "allowed here (letters, digits and / . _ - : , = @ +)", value, *p);
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_lines (const gchar * group, const gchar * key, const gchar * text,
+    GArray ** out, GError ** error)
+{
+  g_auto (GStrv) items = g_strsplit (text, ",", -1);
+  GArray *lines = g_array_new (FALSE, TRUE, sizeof (OiLine));
+
+  g_array_set_clear_func (lines, line_clear);
+  for (guint i = 0; items[i]; i++) {
+    gchar *item = g_strstrip (items[i]);
+    gchar *eq = strchr (item, '=');
+    guint64 offset;
+    OiLine line;
+
+    if (eq == NULL || !wsp_io_name_is_valid ((*eq = '\0', item))
+        || !g_ascii_string_to_unsigned (eq + 1, 10, 0, 1023, &offset, NULL)
+        || oi_config_find_line (lines, item)) {
+      g_array_unref (lines);
+      return fail (error, group, key, "\"%s\" is not a list of distinct "
+          "NAME=OFFSET pairs", text);
+    }
+    line.name = g_strdup (item);
+    line.offset = offset;
+    g_array_append_val (lines, line);
+  }
+  *out = lines;
+  return TRUE;
+}
+
+static gboolean
+check_known_keys (GKeyFile * kf, GError ** error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint g = 0; groups[g]; g++) {
+    g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+    const gchar *const *known = NULL;
+    static const gchar *const user_keys[] = { "password-hash", NULL };
+
+    if (g_str_has_prefix (groups[g], "user ")) {
+      known = user_keys;
+    } else {
+      for (guint i = 0; i < G_N_ELEMENTS (known_keys); i++)
+        if (g_str_equal (known_keys[i].group, groups[g]))
+          known = known_keys[i].keys;
+    }
+    if (known == NULL) {
+      g_set_error (error, CONFIG_ERROR, 0, "[%s]: unknown group", groups[g]);
+      return FALSE;
+    }
+    for (guint k = 0; keys && keys[k]; k++)
+      if (!g_strv_contains (known, keys[k]))
+        return fail (error, groups[g], keys[k], "unknown key");
+  }
+  return TRUE;
+}
+
+static gboolean
+load_users (GKeyFile * kf, OiConfig * c, GError ** error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint g = 0; groups[g]; g++) {
+    g_autofree gchar *hash = NULL;
+    const gchar *name;
+    OiUser *user;
+
+    if (!g_str_has_prefix (groups[g], "user "))
+      continue;
+    name = groups[g] + 5;
+    if (!get_string (kf, groups[g], "password-hash", NULL, &hash, error))
+      return FALSE;
+    if (hash == NULL || !g_str_has_prefix (hash, "$argon2id$"))
+      return fail (error, groups[g], "password-hash", "an argon2id hash is "
+          "required (intercomd --hash-password)");
+    user = g_new0 (OiUser, 1);
+    user->name = g_strdup (name);
+    user->password_hash = g_steal_pointer (&hash);
+    g_ptr_array_add (c->users, user);
+  }
+  return TRUE;
+}
+
+static gboolean
+chip_present (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/dev", 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, "gpiochip"))
+      return TRUE;
+  return FALSE;
+}
+
+/* Checks and completes what the keys alone cannot. */
+static gboolean
+validate (OiConfig * c, GStrv networks, GError ** error)
+{
+  /* Identity */
+  if (c->host == NULL) {
+    /* Default: this machine's name and the server's port. */
+    c->host = c->port == 443 ? g_strdup (g_get_host_name ())
+        : g_strdup_printf ("%s:%u", g_get_host_name (), c->port);
+  }
+  c->door_uri = g_strdup_printf ("%s@%s", c->door_user, c->host);
+  if (!wsp_address_is_valid (c->door_uri))
+    return fail (error, "station", "host", "\"%s\" with door \"%s\" is not a "
+        "WSP address (user@host[:port])", c->host, c->door_user);
+  for (guint i = 0; i < c->users->len; i++) {
+    OiUser *user = g_ptr_array_index (c->users, i);
+    g_autofree gchar *uri = g_strdup_printf ("%s@%s", user->name, c->host);
+
+    if (!wsp_address_is_valid (uri) || g_str_equal (user->name, c->door_user)) {
+      g_set_error (error, CONFIG_ERROR, 0, "[user %s]: not a valid user name "
+          "(A-Z a-z 0-9 . _ -, not the door's)", user->name);
+      return FALSE;
+    }
+  }
+  for (guint i = 0; c->ring[i]; i++)
+    if (!wsp_address_is_valid (c->ring[i]))
+      return fail (error, "calls", "ring", "\"%s\" is not a WSP address",
+          c->ring[i]);
+  for (guint i = 0; c->allow_callers[i]; i++)
+    if (!wsp_address_is_valid (c->allow_callers[i]))
+      return fail (error, "calls", "allow-callers", "\"%s\" is not a WSP "
+          "address", c->allow_callers[i]);
+  for (guint i = 0; networks[i]; i++) {
+    GInetAddressMask *mask = g_inet_address_mask_new_from_string (networks[i],
+        NULL);
+
+    if (mask == NULL)
+      return fail (error, "calls", "allow-networks", "\"%s\" is not an "
+          "address or network (192.168.0.0/16)", networks[i]);
+    g_ptr_array_add (c->allow_networks, mask);
+  }
+
+  /* Server */
+  if ((c->certificate == NULL) != (c->private_key == NULL))
+    return fail (error, "server", c->certificate ? "private-key" :
+        "certificate", "certificate and private-key go together");
+
+  /* Media: every value that reaches the pipeline text is plain. */
+  if (g_str_equal (c->pipeline, "auto")) {
+    g_free (c->pipeline);
+    c->pipeline = g_strdup (g_file_test (c->video_device, G_FILE_TEST_EXISTS)
+        ? "hardware" : "test");
+  }
+  if (!g_str_equal (c->pipeline, "test")
+      && !g_str_equal (c->pipeline, "hardware"))
+    return fail (error, "media", "pipeline", "\"%s\" is not auto, test or "
+        "hardware", c->pipeline);
+  if (!check_plain ("media", "video-device", c->video_device, error)
+      || !check_plain ("media", "audio-source-device",
+          c->audio_source_device, error)
+      || !check_plain ("media", "audio-sink-device", c->audio_sink_device,
+          error))
+    return FALSE;
+  for (guint i = 0; c->codecs[i]; i++)
+    if (!g_str_equal (c->codecs[i], "h264") && !g_str_equal (c->codecs[i],
+            "vp8"))
+      return fail (error, "media", "codecs", "\"%s\" is not h264 or vp8",
+          c->codecs[i]);
+  if (c->codecs[0] == NULL)
+    return fail (error, "media", "codecs", "no codec");
+
+  /* GPIO */
+  if (g_str_equal (c->chip, "auto")) {
+    g_free (c->chip);
+    c->chip = g_strdup (chip_present ()? "gpiochip0" : "sim");
+  }
+  if (!check_plain ("gpio", "chip", c->chip, error)
+      || !parse_lines ("gpio", "inputs", c->inputs_text, &c->inputs, error)
+      || !parse_lines ("gpio", "relays", c->relays_text, &c->relays, error))
+    return FALSE;
+  if (!oi_config_find_line (c->inputs, "bell"))
+    return fail (error, "gpio", "inputs", "an input named \"bell\" is "
+        "required");
+
+  /* ICE: reach element properties, not pipeline text; still plain. */
+  if (!check_plain ("ice", "local-addresses", c->local_addresses, error))
+    return FALSE;
+
+  return TRUE;
+}
+
+OiConfig *
+oi_config_load (const gchar * path, GError ** error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (OiConfig) c = g_new0 (OiConfig, 1);
+  g_auto (GStrv) networks = NULL;
+  g_autofree gchar *port_text = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return NULL;
+  if (!check_known_keys (kf, error))
+    return NULL;
+  c->path = g_strdup (path);
+  c->users = g_ptr_array_new_with_free_func (user_free);
+  c->allow_networks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (!get_string (kf, "station", "host", NULL, &c->host, error)
+      || !get_string (kf, "station", "door", "door", &c->door_user, error)
+      || !get_string (kf, "station", "name", "Door", &c->name, error)
+      || !get_string (kf, "station", "state-dir", "/var/lib/intercomd",
+          &c->state_dir, error)
+      || !get_string (kf, "server", "address", "0.0.0.0", &c->address, error)
+      || !get_uint (kf, "server", "port", 8443, 1, 65535, &c->port, error)
+      || !get_string (kf, "server", "certificate", NULL, &c->certificate,
+          error)
+      || !get_string (kf, "server", "private-key", NULL, &c->private_key,
+          error)
+      || !get_string (kf, "server", "web-root", OI_DATADIR "/www",
+          &c->web_root, error)
+      || !get_string (kf, "server", "pipelines", OI_DATADIR "/pipelines",
+          &c->pipelines_dir, error)
+      || !get_string (kf, "media", "pipeline", "auto", &c->pipeline, error)
+      || !get_string (kf, "media", "video-device", "/dev/video0",
+          &c->video_device, error)
+      || !get_string (kf, "media", "audio-source-device", "default",
+          &c->audio_source_device, error)
+      || !get_string (kf, "media", "audio-sink-device", "default",
+          &c->audio_sink_device, error)
+      || !get_uint (kf, "media", "width", 640, 16, 4096, &c->width, error)
+      || !get_uint (kf, "media", "height", 480, 16, 4096, &c->height, error)
+      || !get_uint (kf, "media", "framerate", 30, 1, 120, &c->framerate,
+          error)
+      || !get_uint (kf, "media", "bitrate", 1000, 50, 50000, &c->bitrate,
+          error)
+      || !get_list (kf, "media", "codecs", "h264,vp8", &c->codecs, error)
+      || !get_bool (kf, "media", "echo-cancel", TRUE, &c->echo_cancel, error)
+      || !get_string (kf, "gpio", "chip", "auto", &c->chip, error)
+      || !get_string (kf, "gpio", "inputs", "bell=17,in1=27,in2=22",
+          &c->inputs_text, error)
+      || !get_string (kf, "gpio", "relays", "bell=5,door=6", &c->relays_text,
+          error)
+      || !get_bool (kf, "gpio", "active-low", FALSE, &c->active_low, error)
+      || !get_uint (kf, "gpio", "debounce", 20, 0, 10000, &c->debounce, error)
+      || !get_uint (kf, "gpio", "door-pulse", 1000, 1, 60000, &c->door_pulse,
+          error)
+      || !get_uint (kf, "gpio", "max-pulse", 5000, 1, 60000, &c->max_pulse,
+          error)
+      || !get_bool (kf, "gpio", "bell-relay", TRUE, &c->bell_relay, error)
+      || !get_list (kf, "calls", "ring", NULL, &c->ring, error)
+      || !get_uint (kf, "calls", "ring-timeout", 30, 1, 600,
+          &c->ring_timeout, error)
+      || !get_uint (kf, "calls", "max-call", 600, 10, 86400, &c->max_call,
+          error)
+      || !get_list (kf, "calls", "allow-callers", NULL, &c->allow_callers,
+          error)
+      || !get_list (kf, "calls", "allow-networks", "127.0.0.0/8,::1/128",
+          &networks, error)
+      || !get_string (kf, "ice", "stun", NULL, &c->stun, error)
+      || !get_string (kf, "ice", "turn", NULL, &c->turn, error)
+      || !get_string (kf, "ice", "local-addresses", NULL,
+          &c->local_addresses, error)
+      || !load_users (kf, c, error))
+    return NULL;
+
+  if (!validate (c, networks, error))
+    return NULL;
+
+  return g_steal_pointer (&c);
+}
+
+const OiUser *
+oi_config_find_user (const OiConfig * config, const gchar * name)
+{
+  for (guint i = 0; i < config->users->len; i++) {
+    const OiUser *user = g_ptr_array_index (config->users, i);
+
+    if (g_str_equal (user->name, name))
+      return user;
+  }
+  return NULL;
+}
+
+const OiLine *
+oi_config_find_line (GArray * lines, const gchar * name)
+{
+  for (guint i = 0; i < lines->len; i++)
+    if (g_str_equal (g_array_index (lines, OiLine, i).name, name))
+      return &g_array_index (lines, OiLine, i);
+  return NULL;
+}
+
+/* user@host, the host compared without case. */
+static gboolean
+address_equal (const gchar * a, const gchar * b)
+{
+  const gchar *at_a = strchr (a, '@'), *at_b = strchr (b, '@');
+
+  return at_a && at_b && at_a - a == at_b - b
+      && strncmp (a, b, at_a - a) == 0 && g_ascii_strcasecmp (at_a, at_b) == 0;
+}
+
+gboolean
+oi_config_caller_allowed (const OiConfig * config, const gchar * uri,
+    GSocketAddress * address)
+{
+  gboolean caller_ok = FALSE, network_ok = FALSE;
+  GInetAddress *inet;
+
+  for (guint i = 0; config->allow_callers[i] && !caller_ok; i++)
+    caller_ok = address_equal (config->allow_callers[i], uri);
+  if (!caller_ok || !G_IS_INET_SOCKET_ADDRESS (address))
+    return FALSE;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  for (guint i = 0; i < config->allow_networks->len && !network_ok; i++)
+    network_ok = g_inet_address_mask_matches (g_ptr_array_index
+        (config->allow_networks, i), inet);
+  return network_ok;
+}
+
+gchar **
+oi_config_user_names (const OiConfig * config)
+{
+  GStrvBuilder *builder = g_strv_builder_new ();
+  gchar **names;
+
+  for (guint i = 0; i < config->users->len; i++)
+    g_strv_builder_add (builder,
+        ((OiUser *) g_ptr_array_index (config->users, i))->name);
+  names = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return names;
+}

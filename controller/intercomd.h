@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* intercomd's parts and what they offer each other. Everything here runs
+ * on the main context (docs/intercomd.md). */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include "wspio.h"
+#include "wspprotocol.h"
+#include "wsptransport.h"
+
+G_BEGIN_DECLS
+
+/* sysexits.h */
+#define OI_EXIT_USAGE 64
+#define OI_EXIT_UNAVAILABLE 69
+#define OI_EXIT_SOFTWARE 70
+#define OI_EXIT_CONFIG 78
+
+/* config.c */
+
+typedef struct
+{
+  gchar *name;
+  gchar *password_hash;
+} OiUser;
+
+/* A name=offset line map ("bell=17,in1=27"). */
+typedef struct
+{
+  gchar *name;
+  guint offset;
+} OiLine;
+
+typedef struct
+{
+  gchar *path;
+
+  /* [station] */
+  gchar *host;                  /* host[:port] of WSP addresses here */
+  gchar *door_user;
+  gchar *door_uri;              /* door_user@host */
+  gchar *name;
+  gchar *state_dir;
+
+  /* [server] */
+  gchar *address;
+  guint port;
+  gchar *certificate;
+  gchar *private_key;
+  gchar *web_root;
+  gchar *pipelines_dir;
+
+  /* [media] */
+  gchar *pipeline;              /* test | hardware (auto resolved) */
+  gchar *video_device;
+  gchar *audio_source_device;
+  gchar *audio_sink_device;
+  guint width, height, framerate, bitrate;
+  gchar **codecs;
+  gboolean echo_cancel;
+
+  /* [gpio] */
+  gchar *chip;                  /* "sim" or a chip (auto resolved) */
+  GArray *inputs;               /* OiLine */
+  GArray *relays;               /* OiLine */
+  gchar *inputs_text, *relays_text;
+  gboolean active_low;
+  guint debounce;
+  guint door_pulse;
+  guint max_pulse;
+  gboolean bell_relay;
+
+  /* [calls] */
+  gchar **ring;
+  guint ring_timeout;
+  guint max_call;
+  gchar **allow_callers;
+  GPtrArray *allow_networks;    /* GInetAddressMask */
+
+  /* [ice] */
+  gchar *stun;
+  gchar *turn;
+  gchar *local_addresses;
+
+  GPtrArray *users;             /* OiUser */
+} OiConfig;
+
+OiConfig *oi_config_load (const gchar * path, GError ** error);
+void oi_config_free (OiConfig * config);
+const OiUser *oi_config_find_user (const OiConfig * config,
+    const gchar * name);
+const OiLine *oi_config_find_line (GArray * lines, const gchar * name);
+/* Whether @uri at @address may call the door (allow-callers and
+ * allow-networks). */
+gboolean oi_config_caller_allowed (const OiConfig * config,
+    const gchar * uri, GSocketAddress * address);
+/* The user names, NULL-terminated (for the router). */
+gchar **oi_config_user_names (const OiConfig * config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OiConfig, oi_config_free)
+
+/* io.c: the IO pipeline, always running */
+
+typedef struct _OiIo OiIo;
+
+typedef enum
+{
+  OI_IO_INPUT,
+  OI_IO_RELAY,
+} OiIoEventKind;
+
+/* An input edge or a relay change; @time in ms since the epoch. */
+typedef void (*OiIoEventFunc) (OiIoEventKind kind, const gchar * name,
+    gboolean active, gint64 time, gpointer user_data);
+
+OiIo *oi_io_new (const OiConfig * config, OiIoEventFunc func,
+    gpointer user_data, GError ** error);
+void oi_io_free (OiIo * io);
+/* The current state as an io `state` message. */
+WspIoMessage *oi_io_get_state (OiIo * io);
+/* Adds "inputs" and "relays" objects to @builder. */
+void oi_io_add_state_json (OiIo * io, gpointer json_builder);
+/* A relay command from @who (a WSP address, "bell-button", ...) in call
+ * @call_id (0: none): checks the policy, drives the relay, audits.
+ * Returns TRUE if accepted; else sets @code and @description for an io
+ * `error`. */
+gboolean oi_io_relay_command (OiIo * io, const WspIoMessage * command,
+    const gchar * who, guint call_id, guint * code, gchar ** description);
+gboolean oi_io_is_simulated (OiIo * io);
+/* Sets a simulated input (by name) to @active; FALSE: unknown name or no
+ * simulated chip. */
+gboolean oi_io_sim_set_input (OiIo * io, const gchar * name,
+    gboolean active);
+/* Writes an audit line (log and <state-dir>/audit.log). */
+void oi_io_audit (OiIo * io, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+
+/* calls.c */
+
+typedef struct _OiCalls OiCalls;
+
+OiCalls *oi_calls_new (const OiConfig * config, OiIo * io,
+    const gchar * door_token, const gchar * self_uri);
+void oi_calls_free (OiCalls * calls);
+void oi_calls_set_config (OiCalls * calls, const OiConfig * config);
+/* The bell was pressed: mode 1. */
+void oi_calls_bell (OiCalls * calls);
+/* An input or relay event, for every call's io channels. */
+void oi_calls_io_event (OiCalls * calls, OiIoEventKind kind,
+    const gchar * name, gboolean active, gint64 time);
+/* An invite for the door (mode 2), authenticated as @identity. */
+void oi_calls_incoming (OiCalls * calls, WspConnection * connection,
+    const WspMessage * invite, const gchar * identity);
+void oi_calls_hangup_all (OiCalls * calls);
+/* Appends the calls array to @builder ("calls": [...]). */
+void oi_calls_add_state_json (OiCalls * calls, gpointer json_builder);
+void oi_calls_add_history_json (OiCalls * calls, gpointer json_builder);
+/* The snapshot of history entry @id, or NULL. */
+GBytes *oi_calls_get_snapshot (OiCalls * calls, guint id);
+/* Ends every call and waits for the pipeline to stop. */
+void oi_calls_shutdown (OiCalls * calls);
+
+/* server.c */
+
+typedef struct _OiServer OiServer;
+
+OiServer *oi_server_new (const OiConfig * config, OiIo * io,
+    OiCalls * calls, const gchar * door_token, GError ** error);
+void oi_server_free (OiServer * server);
+void oi_server_set_config (OiServer * server, const OiConfig * config);
+/* The URL to print ("https://127.0.0.1:8443/"). */
+gchar *oi_server_get_url (OiServer * server);
+
+G_END_DECLS
