@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* intercomd's config (controller/config.c): defaults, the example in
+ * data/, and refusals that name the group and key, including every value
+ * that could add text to the call's gst-launch description. */
+
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+
+#include "intercomd.h"
+
+#define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"
+
+static OiConfig *
+load_text (const gchar * text, GError ** error)
+{
+  g_autofree gchar *path = NULL;
+  gint fd = g_file_open_tmp ("oi-config-XXXXXX.conf", &path, NULL);
+  OiConfig *config;
+
+  fail_unless (fd >= 0);
+  close (fd);
+  fail_unless (g_file_set_contents (path, text, -1, NULL));
+  config = oi_config_load (path, error);
+  g_unlink (path);
+  return config;
+}
+
+/* Loads @body after a valid minimal config; expects a refusal naming
+ * @where ("[group] key"). */
+static void
+expect_refused (const gchar * body, const gchar * where)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = g_strconcat ("[station]\nhost=door.test:8443\n",
+      body, NULL);
+  OiConfig *config = load_text (text, &error);
+
+  fail_unless (config == NULL, "accepted: %s", body);
+  fail_unless (error != NULL);
+  fail_unless (strstr (error->message, where) != NULL,
+      "\"%s\" does not name %s", error->message, where);
+}
+
+GST_START_TEST (test_defaults)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) c = load_text ("[station]\nhost=door.test:8443\n"
+      "[gpio]\nchip=sim\n[media]\npipeline=test\n"
+      "[user alice]\npassword-hash=" HASH "\n", &error);
+
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_string (c->door_uri, "door@door.test:8443");
+  fail_unless_equals_int (c->port, 8443);
+  fail_unless_equals_int (c->inputs->len, 3);
+  fail_unless_equals_string (g_array_index (c->inputs, OiLine, 0).name,
+      "bell");
+  fail_unless_equals_int (g_array_index (c->inputs, OiLine, 0).offset, 17);
+  fail_unless (oi_config_find_line (c->relays, "door") != NULL);
+  fail_unless_equals_int (c->door_pulse, 1000);
+  fail_unless_equals_string (c->codecs[0], "h264");
+  fail_unless (oi_config_find_user (c, "alice") != NULL);
+  fail_unless (oi_config_find_user (c, "bob") == NULL);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_example)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) c = oi_config_load (OI_SOURCE_ROOT
+      "/data/intercomd.conf", &error);
+
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_int (g_strv_length (c->ring), 2);
+  fail_unless_equals_int (c->users->len, 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_allow_lists)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) c = load_text ("[station]\nhost=Door.Test:8443\n"
+      "[calls]\nallow-callers=alice@door.test:8443\n"
+      "allow-networks=10.0.0.0/8,::1/128\n", &error);
+  g_autoptr (GInetAddress) inside = g_inet_address_new_from_string
+      ("10.1.2.3");
+  g_autoptr (GInetAddress) outside = g_inet_address_new_from_string
+      ("192.168.1.2");
+  g_autoptr (GSocketAddress) in_addr = g_inet_socket_address_new (inside, 1);
+  g_autoptr (GSocketAddress) out_addr = g_inet_socket_address_new (outside,
+      1);
+
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  fail_unless (oi_config_caller_allowed (c, "alice@door.test:8443", in_addr));
+  /* the host without case, the user with it */
+  fail_unless (oi_config_caller_allowed (c, "alice@DOOR.test:8443", in_addr));
+  fail_if (oi_config_caller_allowed (c, "Alice@door.test:8443", in_addr));
+  fail_if (oi_config_caller_allowed (c, "bob@door.test:8443", in_addr));
+  fail_if (oi_config_caller_allowed (c, "alice@door.test:8443", out_addr));
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_refusals)
+{
+  expect_refused ("[server]\nport=99999\n", "[server] port");
+  expect_refused ("[server]\nprot=8443\n", "[server] prot");
+  expect_refused ("[sever]\nport=8443\n", "[sever]");
+  expect_refused ("[media]\ncodecs=h265\n", "[media] codecs");
+  expect_refused ("[media]\npipeline=fancy\n", "[media] pipeline");
+  expect_refused ("[media]\necho-cancel=yes\n", "[media] echo-cancel");
+  expect_refused ("[gpio]\ninputs=in1=27\n", "[gpio] inputs");
+  expect_refused ("[gpio]\nrelays=door=6,door=7\n", "[gpio] relays");
+  expect_refused ("[calls]\nring=not an address\n", "[calls] ring");
+  expect_refused ("[calls]\nallow-networks=10.0.0.0/33\n",
+      "[calls] allow-networks");
+  expect_refused ("[user alice]\npassword-hash=secret\n",
+      "[user alice] password-hash");
+  expect_refused ("[user door]\npassword-hash=" HASH "\n", "[user door]");
+  expect_refused ("[server]\ncertificate=/x.pem\n", "[server] private-key");
+}
+
+GST_END_TEST;
+
+/* Values that reach the gst-launch text cannot carry pipeline syntax
+ * (the go2rtc `exec` lesson). */
+GST_START_TEST (test_no_pipeline_injection)
+{
+  expect_refused ("[media]\nvideo-device=/dev/video0 ! fakesink\n",
+      "[media] video-device");
+  expect_refused ("[media]\naudio-source-device=hw:0 num-buffers=1\n",
+      "[media] audio-source-device");
+  expect_refused ("[media]\naudio-sink-device=\"x\"\n",
+      "[media] audio-sink-device");
+  expect_refused ("[gpio]\nchip=sim ! filesink location=/tmp/x\n",
+      "[gpio] chip");
+  expect_refused ("[ice]\nlocal-addresses=127.0.0.1;reboot\n",
+      "[ice] local-addresses");
+}
+
+GST_END_TEST;
+
+static Suite *
+config_suite (void)
+{
+  Suite *s = suite_create ("intercomd-config");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_defaults);
+  tcase_add_test (tc, test_example);
+  tcase_add_test (tc, test_allow_lists);
+  tcase_add_test (tc, test_refusals);
+  tcase_add_test (tc, test_no_pipeline_injection);
+  return s;
+}
+
+GST_CHECK_MAIN (config);
