@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// End-to-end test helpers: a real intercomd on 127.0.0.1 with a fresh
+// config, certificate and state directory, and Debian's Chromium driven by
+// playwright-core (DESIGN.md §6, pitfalls 11 and 19).
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, writeFile, rm, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const execFileP = promisify(execFile);
+
+export const INTERCOMD = process.env.INTERCOMD;
+export const SOURCE_ROOT = process.env.OI_SOURCE_ROOT;
+export const CHROMIUM = process.env.OI_CHROMIUM || '/usr/bin/chromium';
+export const PASSWORDS = { alice: 'alice-secret-1', mallory: 'mallory-secret-2' };
+
+const READY = 'intercomd: ready at https://';
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Poll `get` until `check(value)` holds; the last value is returned.
+// Throws with `what` and the last value (or error) at the deadline.
+export async function poll(get, check, { timeout = 15000, interval = 100, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last, lastError;
+  for (;;) {
+    try {
+      last = await get();
+      lastError = undefined;
+      if (check(last))
+        return last;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError ? 'error: ' + (lastError.stack || lastError)
+          : 'last value: ' + JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}; ${detail}`);
+    }
+    await sleep(interval);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function hashPassword(password) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(INTERCOMD, ['--hash-password'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const hash = out.trim();
+      if (code !== 0 || !hash)
+        reject(new Error(`intercomd --hash-password exited ${code}: ${err}`));
+      else
+        resolve(hash);
+    });
+    child.stdin.end(password);
+  });
+}
+
+// A running intercomd. `codec`: 'vp8' or 'h264'.
+export class Station {
+  static async start({ codec = 'vp8', extra = '' } = {}) {
+    assert.ok(INTERCOMD, 'INTERCOMD is not set');
+    assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
+    const st = new Station();
+    st.codec = codec;
+    st.dir = await mkdtemp(join(tmpdir(), 'oi-e2e-'));
+    st.port = await freePort();
+    st.host = `127.0.0.1:${st.port}`;
+    st.url = `https://${st.host}`;
+    st.uri = (user) => `${user}@${st.host}`;
+    st.doorUri = st.uri('door');
+    st.cert = join(st.dir, 'cert.pem');
+    st.key = join(st.dir, 'key.pem');
+    await mkdir(join(st.dir, 'state'));
+    await execFileP('openssl', ['req', '-x509', '-newkey', 'ec',
+      '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', st.key, '-out', st.cert]);
+    const hashes = {};
+    for (const [user, pw] of Object.entries(PASSWORDS))
+      hashes[user] = await hashPassword(pw);
+
+    st.config = join(st.dir, 'intercomd.conf');
+    await writeFile(st.config, `# e2e test station
+[station]
+host=${st.host}
+door=door
+name=Test door
+state-dir=${join(st.dir, 'state')}
+
+[server]
+address=127.0.0.1
+port=${st.port}
+certificate=${st.cert}
+private-key=${st.key}
+web-root=${join(SOURCE_ROOT, 'data', 'www')}
+pipelines=${join(SOURCE_ROOT, 'pipelines')}
+
+[media]
+pipeline=test
+codecs=${codec}
+width=640
+height=480
+framerate=30
+bitrate=800
+echo-cancel=false
+
+[gpio]
+chip=sim
+
+[calls]
+ring=${st.uri('alice')}
+ring-timeout=30
+allow-callers=${st.uri('alice')}
+allow-networks=127.0.0.0/8
+
+[ice]
+local-addresses=127.0.0.1
+
+[user alice]
+password-hash=${hashes.alice}
+
+[user mallory]
+password-hash=${hashes.mallory}
+${extra}`);
+    await st.spawn();
+    return st;
+  }
+
+  async spawn() {
+    this.log = [];
+    this.proc = spawn(INTERCOMD, ['--config', this.config],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    let readyResolve;
+    const ready = new Promise((resolve) => { readyResolve = resolve; });
+    const collect = (stream, name) => {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          this.log.push(`[${name}] ${line}`);
+          if (line.includes(READY))
+            readyResolve();
+        }
+      });
+      stream.on('end', () => {
+        if (buf)
+          this.log.push(`[${name}] ${buf}`);
+      });
+    };
+    collect(this.proc.stdout, 'out');
+    collect(this.proc.stderr, 'err');
+    const timeout = sleep(30000).then(() => 'timeout');
+    const r = await Promise.race([ready.then(() => 'ready'),
+      this.exited.then((e) => e), timeout]);
+    if (r !== 'ready') {
+      if (r === 'timeout')
+        this.proc.kill('SIGKILL');
+      throw new Error(`intercomd did not start (${JSON.stringify(r)}):\n${this.output()}`);
+    }
+  }
+
+  output() {
+    return this.log.join('\n');
+  }
+
+  // Stop with SIGTERM; the exit must be 0 within 15 s.
+  async stop() {
+    if (!this.proc)
+      return;
+    const proc = this.proc;
+    this.proc = null;
+    if (proc.exitCode === null && proc.signalCode === null)
+      proc.kill('SIGTERM');
+    const r = await Promise.race([this.exited, sleep(15000).then(() => null)]);
+    if (r === null) {
+      proc.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`intercomd did not exit within 15 s of SIGTERM:\n${this.output()}`);
+    }
+    assert.deepEqual(r, { code: 0, signal: null },
+        `intercomd exit after SIGTERM:\n${this.output()}`);
+  }
+
+  async cleanup() {
+    if (this.dir && !process.env.OI_E2E_KEEP)
+      await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ----------------------------------------------------------------- browser
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--ignore-certificate-errors',
+];
+
+export function chromiumAvailable() {
+  return existsSync(CHROMIUM);
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+// A logged-in page: a fresh context, the real login form.
+// Returns { context, page, log } where log collects console and page errors.
+export async function openPage(browser, station, user = 'alice', { login = true } = {}) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[${user} console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[${user} pageerror] ${e.stack || e}`));
+  page.on('crash', () => log.push(`[${user}] page crashed`));
+  await page.goto(station.url + '/');
+  if (login) {
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    await page.fill('#user', user);
+    await page.fill('#password', PASSWORDS[user]);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/login')),
+      page.click('#login-form button[type=submit]'),
+    ]);
+    assert.equal(res.status(), 200, `login of ${user}`);
+    await page.waitForSelector('#main', { state: 'visible' });
+    await page.waitForFunction(() => window.intercom && window.intercom.state === 'idle');
+  }
+  return { context, page, log, user };
+}
+
+// ---------------------------------------------------------------- the API
+
+// JSON API calls with a page's session (its context shares the cookies).
+export async function apiGet(ctx, station, path) {
+  const r = await ctx.context.request.get(station.url + '/api/v1/' + path);
+  assert.equal(r.status(), 200, `GET ${path}: ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+export async function apiPost(ctx, station, path, body, expect = 204) {
+  const r = await ctx.context.request.post(station.url + '/api/v1/' + path,
+      body === undefined ? {} : { data: body });
+  assert.equal(r.status(), expect, `POST ${path}: ${r.status()} ${await r.text()}`);
+  return r;
+}
+
+// Press and release a simulated input; held until the station reports it
+// active (a shorter press is filtered by the debounce, as a real one).
+export async function press(ctx, station, input) {
+  await apiPost(ctx, station, `sim/inputs/${input}`, { active: true });
+  await poll(() => getState(ctx, station), (s) => s.inputs && s.inputs[input] === true,
+      { timeout: 5000, interval: 20, what: `inputs.${input} true` });
+  await apiPost(ctx, station, `sim/inputs/${input}`, { active: false });
+  await poll(() => getState(ctx, station), (s) => s.inputs && s.inputs[input] === false,
+      { timeout: 5000, interval: 20, what: `inputs.${input} false` });
+}
+
+export function getState(ctx, station) {
+  return apiGet(ctx, station, 'state');
+}
+
+// ----------------------------------------------------------- page helpers
+
+export async function waitHook(page, predicate, arg, timeout = 15000) {
+  await page.waitForFunction(predicate, arg, { timeout, polling: 100 });
+}
+
+export function stats(page) {
+  return page.evaluate(() => window.intercom.stats());
+}
+
+// Video frames are decoded and keep coming; audio energy grows.
+export async function expectMedia(page, { codec, what = 'media' } = {}) {
+  const first = await poll(() => stats(page), (s) => s.framesDecoded > 0,
+      { timeout: 20000, what: `${what}: first decoded frame` });
+  const later = await poll(() => stats(page), (s) => s.framesDecoded >= first.framesDecoded + 15,
+      { timeout: 15000, what: `${what}: frames keep being decoded` });
+  assert.equal(later.frameWidth, 640, `${what}: frame width`);
+  assert.equal(later.frameHeight, 480, `${what}: frame height`);
+  if (codec)
+    assert.equal(later.videoCodec, codec, `${what}: video codec`);
+  const a = await poll(() => stats(page), (s) => s.totalAudioEnergy > 0,
+      { timeout: 15000, what: `${what}: audio energy` });
+  await poll(() => stats(page), (s) => s.totalAudioEnergy > a.totalAudioEnergy,
+      { timeout: 15000, what: `${what}: audio energy grows` });
+  return later;
+}
+
+// The door hears the page's fake microphone (its beep).
+export async function expectDoorHears(ctx, station) {
+  const st = await poll(() => getState(ctx, station),
+      (s) => s.calls && s.calls.length === 1 && typeof s.calls[0].audio_in_db === 'number'
+          && s.calls[0].audio_in_db > -60,
+      { timeout: 20000, what: 'calls[0].audio_in_db > -60 (the door hears the page)' });
+  return st;
+}
+
+// in1 pressed at the door → the page's io channel gets the edge and the lamp.
+export async function expectInputSeen(ctx, station) {
+  await apiPost(ctx, station, 'sim/inputs/in1', { active: true });
+  await waitHook(ctx.page, () => window.intercom.io.some((m) => m[0] === 'input'
+      && m[1] && m[1].name === 'in1' && m[1].active === true));
+  await waitHook(ctx.page, () => document.getElementById('input-in1')?.classList.contains('on'));
+  await apiPost(ctx, station, 'sim/inputs/in1', { active: false });
+  await waitHook(ctx.page, () => window.intercom.io.some((m) => m[0] === 'input'
+      && m[1] && m[1].name === 'in1' && m[1].active === false));
+  await waitHook(ctx.page, () => !document.getElementById('input-in1').classList.contains('on'));
+}
+
+// #open-door → the door relay pulses: on, then off by itself.
+export async function expectDoorOpens(ctx, station) {
+  const ioBefore = await ctx.page.evaluate(() => window.intercom.io.length);
+  await ctx.page.click('#open-door');
+  await poll(() => getState(ctx, station), (s) => s.relays && s.relays.door === true,
+      { timeout: 5000, interval: 50, what: 'relays.door true after #open-door' });
+  await poll(() => getState(ctx, station), (s) => s.relays && s.relays.door === false,
+      { timeout: 10000, interval: 100, what: 'relays.door false again (the pulse ends by itself)' });
+  await waitHook(ctx.page, (n) => {
+    const rel = window.intercom.io.slice(n).filter((m) => m[0] === 'relay' && m[1].name === 'door');
+    const on = rel.findIndex((m) => m[1].active === true);
+    return on >= 0 && rel.slice(on + 1).some((m) => m[1].active === false);
+  }, ioBefore);
+  assert.equal(await ctx.page.evaluate(() => window.intercom.io.some((m) => m[0] === 'error')),
+      false, 'no io error');
+}
+
+export async function expectNoCall(ctx, station, what = 'no call at the door') {
+  return poll(() => getState(ctx, station), (s) => Array.isArray(s.calls) && s.calls.length === 0,
+      { timeout: 15000, what });
+}
+
+// Run `fn`; on failure print the station's and pages' logs.
+export async function withLogs(station, pages, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    console.error('---- intercomd output ----\n' + (station ? station.output() : '(none)'));
+    for (const p of pages()) {
+      if (!p)
+        continue;
+      console.error(`---- page log (${p.user}) ----\n` + p.log.join('\n'));
+      try {
+        console.error(`---- window.intercom (${p.user}) ----\n` + await p.page.evaluate(() =>
+          JSON.stringify({ ...window.intercom, lastInvite: window.intercom.lastInvite
+            && [window.intercom.lastInvite[0], window.intercom.lastInvite[1]] }, null, 1)));
+      } catch (err) { /* page gone */ }
+    }
+    throw e;
+  }
+}
