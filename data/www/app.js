@@ -1086,6 +1086,7 @@ function render() {
   $('idle').hidden = s === 'ringing' || s === 'calling' || s === 'connected';
   $('call-door').disabled = !!call || s === 'login';
   renderCallButtons();
+  renderConnection();
 }
 
 function renderCallButtons() {

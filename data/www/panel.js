@@ -48,7 +48,7 @@ function addButton(name) {
   b.type = 'button';
   b.id = 'panel-input-' + name;
   b.className = 'press' + (name === 'bell' ? ' bell' : '');
-  b.textContent = name === 'bell' ? '🔔 bell' : name;
+  b.textContent = name;
   b.setAttribute('aria-pressed', 'false');
   let held = false;
   const press = (ev) => {
