@@ -15,6 +15,8 @@
 //   lastBye     {code, description} of the last bye received (101 excluded)
 //   io          every io message received, parsed (arrays), in order
 //   errors      strings: every error the page met
+//   trace       strings: every WSP message sent and received, in order,
+//               e.g. '> socket invite', '< channel bye 200' (at most 500)
 //   pc          the RTCPeerConnection of the current call, or null
 //   lastPc      the RTCPeerConnection of the current or last call
 //   handedOver  the current (or last) call's signalling moved to the wsp
@@ -48,6 +50,7 @@ const hooks = {
   lastBye: null,
   io: [],
   errors: [],
+  trace: [],
   pc: null,
   lastPc: null,
   handedOver: false,
@@ -72,6 +75,21 @@ function setState(s) {
 function logError(text) {
   hooks.errors.push(String(text));
   console.warn('intercom:', text);
+}
+
+function trace(dir, via, msg) {
+  let t = dir + ' ' + via + ' ' + msg[0];
+  if (msg[0] === 'bye' && msg[1])
+    t += ' ' + msg[1].code;
+  if (hooks.trace.length >= 500)
+    hooks.trace.shift();
+  hooks.trace.push(t);
+}
+
+// Send a WSP message on a WebSocket, traced.
+function wsSend(ws, via, msg) {
+  trace('>', via, msg);
+  ws.send(JSON.stringify(msg));
 }
 
 function showMessage(text) {
@@ -454,7 +472,7 @@ function openRegistration() {
   renderConnection();
 
   ws.onopen = () => {
-    ws.send(JSON.stringify(['register', { uri: hooks.me.uri }]));
+    wsSend(ws, 'registration', ['register', { uri: hooks.me.uri }]);
   };
   ws.onmessage = (ev) => {
     if (invited)
@@ -464,6 +482,7 @@ function openRegistration() {
       logError('bad message on the registered socket');
       return;
     }
+    trace('<', 'registration', msg);
     switch (msg[0]) {
       case 'registered':
         registered = true;
@@ -537,12 +556,14 @@ function sendSignal(c, msg) {
   const text = JSON.stringify(msg);
   if (c.handedOver) {
     if (c.wsp && c.wsp.readyState === 'open') {
+      trace('>', 'channel', msg);
       c.wsp.send(text);
       return true;
     }
     return false;
   }
   if (c.ws && c.ws.readyState === WebSocket.OPEN) {
+    trace('>', 'socket', msg);
     c.ws.send(text);
     return true;
   }
@@ -553,7 +574,7 @@ function onIncomingInvite(ws, msg) {
   hooks.lastInvite = msg;
   if (call || !loggedIn) {
     // One call at a time (e.g. another user calls us during a door call).
-    ws.send(JSON.stringify(['bye', { code: 486, description: 'Busy' }]));
+    wsSend(ws, 'socket', ['bye', { code: 486, description: 'Busy' }]);
     ws.close(1000);
     ensureRegistered(0);
     return;
@@ -561,7 +582,7 @@ function onIncomingInvite(ws, msg) {
   const c = newCall(1, ws);
   call = c;
   attachSocket(c, ws);
-  ws.send(JSON.stringify(['ringing']));
+  wsSend(ws, 'socket', ['ringing']);
 
   const content = msg[1] && typeof msg[1] === 'object' ? msg[1] : {};
   const caller = content.caller && typeof content.caller === 'object' ? content.caller : {};
@@ -623,6 +644,7 @@ function attachSocket(c, ws) {
 
 function onSignal(c, msg, via) {
   const [kw, content] = msg;
+  trace('<', via, msg);
   switch (kw) {
     case 'ringing':
       if (c.mode === 2 && !c.pc)
@@ -805,7 +827,7 @@ function onWspOpen(c) {
   // The caller (mode 2: us) sends 101 on the socket and moves over.
   if (c.mode === 2 && !c.handedOver) {
     if (c.ws && c.ws.readyState === WebSocket.OPEN)
-      c.ws.send(JSON.stringify(['bye', { code: 101, description: 'Transferred' }]));
+      wsSend(c.ws, 'socket', ['bye', { code: 101, description: 'Transferred' }]);
     handOver(c);
   }
 }
@@ -924,10 +946,10 @@ function callDoor() {
   ws.onopen = () => {
     if (c.ended)
       return;
-    ws.send(JSON.stringify(['invite', {
+    wsSend(ws, 'socket', ['invite', {
       caller: { uri: hooks.me.uri, name: hooks.me.user },
       callee: { uri: hooks.me.door },
-    }]));
+    }]);
   };
   return true;
 }
