@@ -30,6 +30,13 @@
  * What it sends is what is linked to its sink pads; what it receives is
  * set by #GstWspSignaller:recv-audio and #GstWspSignaller:recv-video.
  *
+ * ## Ending a call
+ *
+ * #GstWspSignaller::hangup ends the call with `bye` 200,
+ * #GstWspSignaller::end-call with a code of the application's choosing
+ * (487 when another station answered, for one). Stopping the pipeline
+ * also ends it with a `bye` 200 the peer receives.
+ *
  * ## Messages
  *
  * Element messages from the bin, in this order for a call that goes well:
@@ -47,7 +54,8 @@
  * When the call ends the element sends EOS downstream and into its
  * `webrtcbin`, so a `gst-launch-1.0` pipeline ends; an end caused by a local
  * failure (unreachable server, timeout, bad message from the peer) also
- * posts an ERROR.
+ * posts an ERROR. An end the application asked for ("hangup", "end-call"
+ * with any code, stopping the pipeline) posts none.
  *
  * ## Example launch lines
  * |[
@@ -126,6 +134,7 @@ enum
 enum
 {
   SIGNAL_HANGUP,
+  SIGNAL_END_CALL,
   SIGNAL_ACCEPT_CALL,
   N_SIGNALS
 };
@@ -668,12 +677,15 @@ wait_for_eos_pushes (GstWspSignaller * self)
     g_thread_join (thread);
 }
 
+/* Ends the call: @remote if the peer ended it (no bye sent back), else a
+ * bye goes out if @send_bye. A @failure (ours: a timeout, a bad message,
+ * an unreachable server) also posts an ERROR; an end the application
+ * chose, whatever its code, does not. */
 static void
-end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
-    gboolean remote, gboolean send_bye)
+end_call_full (GstWspSignaller * self, WspByeCode code,
+    const gchar * description, gboolean remote, gboolean send_bye,
+    gboolean failure)
 {
-  gboolean failure;
-
   if (self->state == CALL_ENDED || self->state == CALL_IDLE)
     return;
 
@@ -693,7 +705,6 @@ end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
   drop_connection (self);
   g_cancellable_cancel (self->cancellable);
 
-  failure = !remote && code != WSP_BYE_NORMAL;
   post_call_message (self, gst_structure_new ("wsp-ended",
           "code", G_TYPE_INT, (gint) code,
           "description", G_TYPE_STRING, description,
@@ -705,6 +716,15 @@ end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
    * then could wait on a streaming thread that waits on us. */
   if (!self->stopping)
     end_media (self);
+}
+
+/* A local end with any code but 200 is a failure. */
+static void
+end_call (GstWspSignaller * self, WspByeCode code, const gchar * description,
+    gboolean remote, gboolean send_bye)
+{
+  end_call_full (self, code, description, remote, send_bye, !remote &&
+      code != WSP_BYE_NORMAL);
 }
 
 /* Incoming signalling */
@@ -1924,6 +1944,54 @@ hangup (GstWspSignaller * self)
   run_on_context (self, hangup_on_context, NULL, NULL);
 }
 
+typedef struct
+{
+  WspByeCode code;
+  gchar *description;
+} EndRequest;
+
+static void
+end_request_free (gpointer data)
+{
+  EndRequest *request = data;
+
+  g_free (request->description);
+  g_free (request);
+}
+
+static void
+end_call_on_context (GstWspSignaller * self, gpointer data)
+{
+  EndRequest *request = data;
+
+  end_call_full (self, request->code, request->description, FALSE, TRUE,
+      FALSE);
+}
+
+/* "end-call": a deliberate end, so no ERROR whatever the code. */
+static void
+end_call_action (GstWspSignaller * self, guint code,
+    const gchar * description)
+{
+  EndRequest *request = g_new0 (EndRequest, 1);
+  g_autoptr (WspMessage) bye = NULL;
+
+  if (!wsp_bye_code_is_valid (code) || code == WSP_BYE_TRANSFERRED) {
+    GST_WARNING_OBJECT (self, "end-call: %u is not a bye code that ends a "
+        "call; using 200", code);
+    code = WSP_BYE_NORMAL;
+  }
+  bye = wsp_message_new_bye (code, description);
+  if (description && !wsp_message_validate (bye, NULL)) {
+    GST_WARNING_OBJECT (self, "end-call: the description is not valid in a "
+        "bye (too long, or control characters); using the code's own");
+    description = NULL;
+  }
+  request->code = code;
+  request->description = g_strdup (description);
+  run_on_context (self, end_call_on_context, request, end_request_free);
+}
+
 /* GObject */
 
 static void
@@ -2033,6 +2101,26 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
   signals[SIGNAL_HANGUP] = g_signal_new_class_handler ("hangup",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
       G_CALLBACK (hangup), NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * GstWspSignaller::end-call:
+   * @code: the WSP `bye` code, e.g. 487 (answered elsewhere or cancelled),
+   *   408 (timeout), 603 (declined)
+   * @description: (nullable): the `bye` description, or NULL for the
+   *   code's own text
+   *
+   * Ends the call with `bye` @code, like "hangup" with a code of the
+   * application's choosing. A deliberate end: `wsp-ended` has `remote`
+   * FALSE and no ERROR is posted, whatever the code. A code that is not a
+   * WSP `bye` code, or 101, is replaced by 200 (with a warning); a
+   * description not valid in a `bye` (over 256 bytes, control characters)
+   * by the code's own text. Callable from any thread; the call ends on the
+   * signalling context.
+   */
+  signals[SIGNAL_END_CALL] = g_signal_new_class_handler ("end-call",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (end_call_action), NULL, NULL, NULL, G_TYPE_NONE, 2,
+      G_TYPE_UINT, G_TYPE_STRING);
 
   /**
    * GstWspSignaller::accept-call:

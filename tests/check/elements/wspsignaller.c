@@ -2,7 +2,8 @@
 /* wspsignaller: a door and an interior GStreamer peer call each other over
  * WSP on loopback, through a real TLS WebSocket server in this process, in
  * both directions; media both ways, the hand-over, bye from either side, a
- * second call, a malformed message mid-call and a peer that goes away.
+ * second call, a malformed message mid-call and a peer that goes away; an
+ * end with a code of the application's choosing.
  * Everything waits on conditions with deadlines; nothing sleeps. */
 #include <gst/check/gstcheck.h>
 
@@ -42,6 +43,7 @@ typedef struct
   gboolean ringing, connected, transferred, ended;
   gint ended_code;
   gboolean ended_remote;
+  gchar *ended_description;
   gchar *error;
 } Peer;
 
@@ -134,6 +136,8 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
         peer->ended = TRUE;
         gst_structure_get_int (s, "code", &peer->ended_code);
         gst_structure_get_boolean (s, "remote", &peer->ended_remote);
+        peer->ended_description = g_strdup (gst_structure_get_string (s,
+                "description"));
       } else if (gst_structure_has_name (s, "level")) {
         const GValue *rms = gst_structure_get_value (s, "rms");
         GValueArray *channels = g_value_get_boxed (rms);
@@ -199,6 +203,7 @@ peer_free (Peer * peer)
   gst_object_unref (peer->ws);
   gst_object_unref (peer->pipeline);
   WAIT_FOR (pipeline == NULL && ws == NULL && webrtcbin == NULL);
+  g_free (peer->ended_description);
   g_free (peer->error);
   g_free (peer);
 }
@@ -397,6 +402,57 @@ GST_START_TEST (test_h264_payload_from_offer)
 
   expect_media_both_ways (door, interior);
   expect_normal_end (door, interior);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+/* Stops @peer's pipeline and handles what its bus still holds. The stop
+ * waits for the signalling context, so whatever the element posted at the
+ * call's end (an ERROR too) is on the bus by then. */
+static void
+peer_stop (Peer * peer)
+{
+  g_autoptr (GstBus) bus = gst_element_get_bus (peer->pipeline);
+
+  fail_unless_equals_int (gst_element_set_state (peer->pipeline,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  WAIT_FOR (!gst_bus_have_pending (bus));
+}
+
+GST_START_TEST (test_end_call_with_code)
+{
+  Peer *door, *interior;
+
+  /* The door ends a call another interior answered: 487 reaches the
+   * peer, and a deliberate end posts no ERROR. */
+  server_start ();
+  accept_as = NULL;
+  accept_props = INTERIOR_PROPS;
+  accept_media = INTERIOR_MEDIA;
+  door = caller_new (DOOR_PROPS, DOOR_MEDIA);
+  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  interior = accept_as;
+  WAIT_FOR (door->connected && interior->connected);
+  WAIT_FOR (door->transferred && interior->transferred);
+
+  g_signal_emit_by_name (door->ws, "end-call", 487, "answered elsewhere");
+  WAIT_FOR (door->ended && interior->ended);
+  fail_unless_equals_int (door->ended_code, 487);
+  fail_if (door->ended_remote);
+  fail_unless_equals_int (interior->ended_code, 487);
+  fail_unless (interior->ended_remote);
+  fail_unless_equals_string (interior->ended_description,
+      "answered elsewhere");
+
+  peer_stop (door);
+  peer_stop (interior);
+  fail_unless (door->error == NULL, "door: %s", door->error);
+  fail_unless (interior->error == NULL, "interior: %s", interior->error);
 
   peer_free (door);
   peer_free (interior);
@@ -605,6 +661,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_door_calls_interior);
   tcase_add_test (tc, test_interior_calls_door);
   tcase_add_test (tc, test_h264_payload_from_offer);
+  tcase_add_test (tc, test_end_call_with_code);
   tcase_add_test (tc, test_malformed_message_mid_call);
   tcase_add_test (tc, test_peer_goes_silent);
   tcase_add_test (tc, test_peer_vanishes);
