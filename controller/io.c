@@ -231,9 +231,27 @@ restart (gpointer data)
 static void
 stop_pipeline (OiIo * io)
 {
+  g_autoptr (GstBus) bus = NULL;
+  GstMessage *message;
+
   if (io->pipeline == NULL)
     return;
-  /* relaysink switches every relay off as it stops. */
+  g_autoptr (GstElement) relays = NULL;
+
+  /* relaysink switches every relay off as it stops (READY -> NULL); its
+   * relay-state messages are audited here, before the pipeline's own NULL
+   * flushes the bus. */
+  gst_element_set_state (io->pipeline, GST_STATE_READY);
+  relays = gst_bin_get_by_name (GST_BIN (io->pipeline), "relays");
+  gst_element_set_state (relays, GST_STATE_NULL);
+  bus = gst_element_get_bus (io->pipeline);
+  while ((message = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (message);
+
+    if (gst_structure_has_name (s, "relay-state"))
+      on_relay_state (io, s);
+    gst_message_unref (message);
+  }
   gst_element_set_state (io->pipeline, GST_STATE_NULL);
   g_source_remove (io->bus_watch);
   io->bus_watch = 0;

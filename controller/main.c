@@ -162,10 +162,11 @@ run (Intercomd * d)
 static void
 cleanup (Intercomd * d)
 {
-  /* Calls first (their peers get a bye), then the relays off. */
+  /* Calls first (their peers get a bye), then the relays off, then the
+   * server. */
   g_clear_pointer (&d->calls, oi_calls_free);
-  g_clear_pointer (&d->server, oi_server_free);
   g_clear_pointer (&d->io, oi_io_free);
+  g_clear_pointer (&d->server, oi_server_free);
   g_clear_pointer (&d->config, oi_config_free);
   g_clear_pointer (&d->old_configs, g_ptr_array_unref);
   g_clear_pointer (&d->loop, g_main_loop_unref);

@@ -621,9 +621,21 @@ oi_server_free (OiServer * self)
 {
   if (self == NULL)
     return;
-  if (self->soup)
-    soup_server_disconnect (self->soup);
-  g_clear_object (&self->soup);
+  /* Only the listening sockets are closed, and the server object is left
+   * to the process's exit: disconnecting it (which its dispose does too)
+   * closes every client connection, and closing one whose TLS handshake is
+   * still running waits for that handshake, which a client that stalls
+   * never finishes (seen with a caller element stopped mid-connect, whose
+   * socket stays open). oi_server_free() is only called on the way out,
+   * after the relays are off. */
+  if (self->soup) {
+    GSList *listeners = soup_server_get_listeners (self->soup);
+
+    for (GSList * l = listeners; l; l = l->next)
+      g_socket_close (l->data, NULL);
+    g_slist_free (listeners);
+    self->soup = NULL;
+  }
   g_clear_pointer (&self->router, oi_router_free);
   g_hash_table_unref (self->sessions);
   g_free (self->door_token);
