@@ -28,7 +28,9 @@
  *   takes the answer.
  *
  * What it sends is what is linked to its sink pads; what it receives is
- * set by #GstWspSignaller:recv-audio and #GstWspSignaller:recv-video.
+ * set by #GstWspSignaller:recv-audio and #GstWspSignaller:recv-video. A
+ * caller can send a still of the visitor with its invite
+ * (#GstWspSignaller:snapshot).
  *
  * ## Ending a call
  *
@@ -124,6 +126,7 @@ enum
   PROP_ANSWER_TIMEOUT,
   PROP_ICE_TIMEOUT,
   PROP_IO_CHANNEL,
+  PROP_SNAPSHOT,
   PROP_RECV_AUDIO,
   PROP_RECV_VIDEO,
   PROP_RECV_AUDIO_CAPS,
@@ -191,6 +194,7 @@ struct _GstWspSignaller
   guint answer_timeout;
   guint ice_timeout;
   gboolean io_channel;
+  gchar *snapshot;
   gboolean recv_audio;
   gboolean recv_video;
   GstCaps *recv_audio_caps;
@@ -1594,10 +1598,11 @@ static void
 send_invite (GstWspSignaller * self)
 {
   g_autoptr (WspMessage) invite = NULL;
-  g_autofree gchar *name = NULL;
+  g_autofree gchar *name = NULL, *snapshot = NULL;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->display_name);
+  snapshot = g_strdup (self->snapshot);
   GST_OBJECT_UNLOCK (self);
 
   invite = wsp_message_new_invite (self->caller_uri, name, self->callee_uri,
@@ -1606,6 +1611,20 @@ send_invite (GstWspSignaller * self)
     end_call (self, WSP_BYE_BAD_REQUEST, "invalid local-uri or target",
         FALSE, FALSE);
     return;
+  }
+  /* The snapshot is a nicety: a bad one does not stop the call. */
+  if (snapshot) {
+    g_autoptr (WspMessage) with = wsp_message_new_invite (self->caller_uri,
+        name, self->callee_uri, NULL, snapshot);
+    g_autoptr (GError) error = NULL;
+
+    if (wsp_message_validate (with, &error)) {
+      wsp_message_free (invite);
+      invite = g_steal_pointer (&with);
+    } else {
+      GST_WARNING_OBJECT (self, "invite sent without the snapshot: %s",
+          error->message);
+    }
   }
   self->state = CALL_INVITING;
   wsp_connection_send (self->connection, invite);
@@ -2073,6 +2092,22 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
   g_object_class_install_property (gobject_class, PROP_IO_CHANNEL,
       g_param_spec_boolean ("io-channel", "io channel",
           "As the offerer, also create the `io` data channel", FALSE, rw));
+  /**
+   * GstWspSignaller:snapshot:
+   *
+   * A still of the visitor as a `data:image/jpeg;base64,...` URL, sent as
+   * the `snapshot` option of the caller's `invite`. It is read when the
+   * invite is sent, once the WebSocket is open after the caller goes to
+   * PAUSED: set it before that. One that fails the protocol's checks
+   * (prefix, base64, 512 KiB) is left out with a warning, and the invite
+   * goes without it.
+   */
+  g_object_class_install_property (gobject_class, PROP_SNAPSHOT,
+      g_param_spec_string ("snapshot", "Snapshot",
+          "data:image/jpeg;base64,... URL sent with the caller's invite "
+          "(read when the invite is sent; left out if invalid)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_RECV_AUDIO,
       g_param_spec_boolean ("recv-audio", "Receive audio",
           "Receive the peer's audio", DEFAULT_RECV_AUDIO, rw));
@@ -2240,6 +2275,7 @@ gst_wsp_signaller_finalize (GObject * object)
   g_free (self->pinned_certificate_file);
   g_free (self->token);
   g_free (self->local_addresses);
+  g_free (self->snapshot);
   gst_caps_unref (self->recv_audio_caps);
   gst_caps_unref (self->recv_video_caps);
   g_ptr_array_unref (self->streams);
@@ -2266,7 +2302,8 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
   GstWspSignaller *self = GST_WSP_SIGNALLER (object);
 
   GST_OBJECT_LOCK (self);
-  if (self->started) {
+  /* The snapshot is read when the invite is sent, and may be set late. */
+  if (self->started && prop_id != PROP_SNAPSHOT) {
     GST_OBJECT_UNLOCK (self);
     GST_WARNING_OBJECT (self, "cannot change \"%s\" during a call",
         pspec->name);
@@ -2323,6 +2360,9 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
       break;
     case PROP_IO_CHANNEL:
       self->io_channel = g_value_get_boolean (value);
+      break;
+    case PROP_SNAPSHOT:
+      set_string (self, &self->snapshot, value);
       break;
     case PROP_RECV_AUDIO:
       self->recv_audio = g_value_get_boolean (value);
@@ -2409,6 +2449,9 @@ gst_wsp_signaller_get_property (GObject * object, guint prop_id,
       break;
     case PROP_IO_CHANNEL:
       g_value_set_boolean (value, self->io_channel);
+      break;
+    case PROP_SNAPSHOT:
+      g_value_set_string (value, self->snapshot);
       break;
     case PROP_RECV_AUDIO:
       g_value_set_boolean (value, self->recv_audio);

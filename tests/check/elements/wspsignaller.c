@@ -2,8 +2,8 @@
 /* wspsignaller: a door and an interior GStreamer peer call each other over
  * WSP on loopback, through a real TLS WebSocket server in this process, in
  * both directions; media both ways, the hand-over, bye from either side, a
- * second call, a malformed message mid-call and a peer that goes away; an
- * end with a code of the application's choosing.
+ * second call, a malformed message mid-call and a peer that goes away; the
+ * invite's snapshot, and an end with a code of the application's choosing.
  * Everything waits on conditions with deadlines; nothing sleeps. */
 #include <gst/check/gstcheck.h>
 
@@ -54,6 +54,7 @@ static gchar *cert_file, *key_file;
 static Peer *accept_as;         /* the peer the next accepted call makes */
 static const gchar *accept_media;
 static const gchar *accept_props;
+static gchar *invite_snapshot;  /* the last accepted invite's snapshot */
 
 static gboolean
 tick (gpointer data)
@@ -218,6 +219,8 @@ on_first_message (WspConnection * connection, WspMessage * msg, gpointer data)
   g_signal_handlers_disconnect_by_func (connection, on_first_message, data);
   fail_unless_equals_int (msg->type, WSP_MESSAGE_INVITE);
   fail_unless (accept_as == NULL, "a second call came in");
+  g_free (invite_snapshot);
+  invite_snapshot = g_strdup (msg->invite.snapshot);
   peer = peer_new ("callee", accept_props, accept_media);
   fail_unless (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
@@ -422,6 +425,51 @@ peer_stop (Peer * peer)
           GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   WAIT_FOR (!gst_bus_have_pending (bus));
 }
+
+/* The smallest JPEG header, in base64: a snapshot the protocol takes. */
+#define SNAPSHOT "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2w=="
+
+GST_START_TEST (test_snapshot_in_invite)
+{
+  /* A valid snapshot goes with the invite; a PNG is left out, and the
+   * invite goes without it. */
+  const gchar *snapshots[] = { SNAPSHOT, "data:image/png;base64,iVBORw==" };
+  const gchar *expected[] = { SNAPSHOT, NULL };
+
+  server_start ();
+  for (guint round = 0; round < G_N_ELEMENTS (snapshots); round++) {
+    Peer *door, *interior;
+    g_autofree gchar *value = NULL;
+
+    accept_as = NULL;
+    accept_props = INTERIOR_PROPS;
+    accept_media = INTERIOR_MEDIA;
+    door = caller_new (DOOR_PROPS, DOOR_MEDIA);
+    g_object_set (door->ws, "snapshot", snapshots[round], NULL);
+    gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+    WAIT_FOR (accept_as != NULL);
+    interior = accept_as;
+    fail_unless_equals_string (invite_snapshot, expected[round]);
+
+    /* Read at the invite, so it may change during a call (other
+     * properties may not). */
+    g_object_set (door->ws, "snapshot", NULL, "local-uri", "x@y", NULL);
+    g_object_get (door->ws, "snapshot", &value, NULL);
+    fail_unless (value == NULL);
+    g_clear_pointer (&value, g_free);
+    g_object_get (door->ws, "local-uri", &value, NULL);
+    fail_unless_equals_string (value, "caller@127.0.0.1");
+
+    WAIT_FOR (door->ringing);
+    expect_normal_end (door, interior);
+    peer_free (door);
+    peer_free (interior);
+  }
+  g_clear_pointer (&invite_snapshot, g_free);
+  server_stop ();
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_end_call_with_code)
 {
@@ -661,6 +709,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_door_calls_interior);
   tcase_add_test (tc, test_interior_calls_door);
   tcase_add_test (tc, test_h264_payload_from_offer);
+  tcase_add_test (tc, test_snapshot_in_invite);
   tcase_add_test (tc, test_end_call_with_code);
   tcase_add_test (tc, test_malformed_message_mid_call);
   tcase_add_test (tc, test_peer_goes_silent);
