@@ -32,6 +32,18 @@
  * caller can send a still of the visitor with its invite
  * (#GstWspSignaller:snapshot).
  *
+ * ## The `io` data channel
+ *
+ * The door's IO travels on a second data channel labelled `io` (DESIGN.md
+ * §3). With #GstWspSignaller:io-channel the callee creates it before its
+ * offer; the caller waits up to 1 s after the hand-over for the peer's and
+ * creates it itself if none came, so a plain WSP 1.0 peer still gets IO.
+ * Whoever created it, #GstWspSignaller::io-opened says it is open,
+ * #GstWspSignaller::io-message delivers each text message (binary ones are
+ * ignored), and the #GstWspSignaller::send-io action signal sends one.
+ * The element does not parse the messages: that is the application's
+ * business (`wspio.h`).
+ *
  * ## Ending a call
  *
  * #GstWspSignaller::hangup ends the call with `bye` 200,
@@ -139,6 +151,9 @@ enum
   SIGNAL_HANGUP,
   SIGNAL_END_CALL,
   SIGNAL_ACCEPT_CALL,
+  SIGNAL_IO_OPENED,
+  SIGNAL_IO_MESSAGE,
+  SIGNAL_SEND_IO,
   N_SIGNALS
 };
 
@@ -207,6 +222,8 @@ struct _GstWspSignaller
   GMainContext *context;
   guint generation;             /* bumped at stop: stale calls do nothing */
   GThread *eos_thread;          /* pushes the EOS at a call's end */
+  GstWebRTCDataChannel *io_data_channel;        /* the call's, watched */
+  gboolean io_open;             /* "send-io" may send on it */
 
   /* own signalling thread (caller and listen roles) */
   GThread *thread;
@@ -220,9 +237,10 @@ struct _GstWspSignaller
   SoupServer *server;
   WspConnection *connection;
   GstWebRTCDataChannel *wsp_channel;
-  GstWebRTCDataChannel *io_data_channel;
+  gboolean io_announced;        /* "io-opened" emitted for this call */
   gboolean transferred;
   GSource *timer;
+  GSource *io_timer;            /* caller: the peer's io channel is due */
   GPtrArray *pending_candidates;        /* WspMessage, before the remote SDP */
   gboolean remote_set;
   GstSDPMessage *offer;         /* caller: the offer, until answered */
@@ -264,6 +282,7 @@ static void gst_wsp_signaller_release_pad (GstElement * element, GstPad * pad);
 
 static void end_call (GstWspSignaller * self, WspByeCode code,
     const gchar * description, gboolean remote, gboolean send_bye);
+static void cancel_io_wait (GstWspSignaller * self);
 static void maybe_create_sdp (GstWspSignaller * self);
 
 /* Running on the signalling context */
@@ -706,8 +725,12 @@ end_call_full (GstWspSignaller * self, WspByeCode code,
   }
   self->state = CALL_ENDED;
   cancel_timer (self);
+  cancel_io_wait (self);
   drop_connection (self);
   g_cancellable_cancel (self->cancellable);
+  g_mutex_lock (&self->lock);
+  self->io_open = FALSE;
+  g_mutex_unlock (&self->lock);
 
   post_call_message (self, gst_structure_new ("wsp-ended",
           "code", G_TYPE_INT, (gint) code,
@@ -1229,6 +1252,216 @@ channel_message_data (GstWebRTCDataChannel * channel, GBytes * bytes,
   run_on_context (self, on_channel_data, NULL, NULL);
 }
 
+/* The `io` data channel: the door's IO, for the application. Whoever
+ * created it, its handlers are connected as soon as this element knows the
+ * channel (for the peer's, in webrtcbin's "on-data-channel", before any
+ * message on it can be emitted); they only queue work on the context. */
+
+typedef struct
+{
+  GstWebRTCDataChannel *channel;
+  gchar *text;
+} IoText;
+
+static void
+io_text_free (gpointer data)
+{
+  IoText *io = data;
+
+  g_object_unref (io->channel);
+  g_free (io->text);
+  g_free (io);
+}
+
+static gboolean
+is_io_channel (GstWspSignaller * self, GstWebRTCDataChannel * channel)
+{
+  gboolean current;
+
+  g_mutex_lock (&self->lock);
+  current = channel == self->io_data_channel;
+  g_mutex_unlock (&self->lock);
+  return current;
+}
+
+static void
+on_io_open (GstWspSignaller * self, gpointer data)
+{
+  GstWebRTCDataChannel *channel = data;
+
+  /* Queued from the channel's "on-open" and from watch_io_channel(), which
+   * may both see it open. */
+  if (self->io_announced || self->state == CALL_ENDED ||
+      self->state == CALL_IDLE || !is_io_channel (self, channel))
+    return;
+  self->io_announced = TRUE;
+  g_mutex_lock (&self->lock);
+  self->io_open = TRUE;
+  g_mutex_unlock (&self->lock);
+  GST_INFO_OBJECT (self, "the io channel is open");
+  g_signal_emit (self, signals[SIGNAL_IO_OPENED], 0);
+}
+
+static void
+io_channel_open (GstWebRTCDataChannel * channel, GstWspSignaller * self)
+{
+  run_on_context (self, on_io_open, g_object_ref (channel), g_object_unref);
+}
+
+static void
+on_io_message (GstWspSignaller * self, gpointer data)
+{
+  IoText *io = data;
+
+  if (self->state == CALL_ENDED || self->state == CALL_IDLE ||
+      !is_io_channel (self, io->channel))
+    return;
+  g_signal_emit (self, signals[SIGNAL_IO_MESSAGE], 0, io->text);
+}
+
+static void
+io_message_string (GstWebRTCDataChannel * channel, const gchar * text,
+    GstWspSignaller * self)
+{
+  IoText *io = g_new0 (IoText, 1);
+
+  io->channel = g_object_ref (channel);
+  io->text = g_strdup (text ? text : "");
+  run_on_context (self, on_io_message, io, io_text_free);
+}
+
+/* io messages are JSON text: a binary one is a peer's mistake, not a
+ * reason to end the call (unlike on the wsp channel). */
+static void
+io_message_data (GstWebRTCDataChannel * channel, GBytes * bytes,
+    GstWspSignaller * self)
+{
+  GST_WARNING_OBJECT (self, "ignoring a binary message (%" G_GSIZE_FORMAT
+      " bytes) on the io channel", bytes ? g_bytes_get_size (bytes) : 0);
+}
+
+static void
+on_io_close (GstWspSignaller * self, gpointer data)
+{
+  if (!is_io_channel (self, data))
+    return;
+  g_mutex_lock (&self->lock);
+  self->io_open = FALSE;
+  g_mutex_unlock (&self->lock);
+  GST_INFO_OBJECT (self, "the io channel closed");
+}
+
+static void
+io_channel_close (GstWebRTCDataChannel * channel, GstWspSignaller * self)
+{
+  run_on_context (self, on_io_close, g_object_ref (channel), g_object_unref);
+}
+
+/* Makes @channel the call's io channel, unless it has one already; from
+ * the context or webrtcbin's threads. The handlers are connected under
+ * the lock, so that reset_call() or dispose, which disconnect them under
+ * it, cannot miss them. */
+static gboolean
+watch_io_channel (GstWspSignaller * self, GstWebRTCDataChannel * channel)
+{
+  GstWebRTCDataChannelState ready_state;
+
+  g_mutex_lock (&self->lock);
+  if (self->io_data_channel != NULL) {
+    g_mutex_unlock (&self->lock);
+    return FALSE;
+  }
+  self->io_data_channel = g_object_ref (channel);
+  g_signal_connect (channel, "on-open", G_CALLBACK (io_channel_open), self);
+  g_signal_connect (channel, "on-message-string",
+      G_CALLBACK (io_message_string), self);
+  g_signal_connect (channel, "on-message-data",
+      G_CALLBACK (io_message_data), self);
+  g_signal_connect (channel, "on-close", G_CALLBACK (io_channel_close), self);
+  g_mutex_unlock (&self->lock);
+
+  /* The peer's channel is open when webrtcbin announces it, and one we
+   * made late may have opened before the handlers were connected. */
+  g_object_get (channel, "ready-state", &ready_state, NULL);
+  if (ready_state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+    run_on_context (self, on_io_open, g_object_ref (channel), g_object_unref);
+  return TRUE;
+}
+
+static void
+unwatch_io_channel (GstWspSignaller * self)
+{
+  GstWebRTCDataChannel *channel;
+
+  g_mutex_lock (&self->lock);
+  channel = g_steal_pointer (&self->io_data_channel);
+  if (channel)
+    g_signal_handlers_disconnect_by_data (channel, self);
+  self->io_open = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_clear_object (&channel);
+}
+
+/* Caller: data channels from the peer may come in any order across SCTP
+ * streams, so the peer's io channel gets this long after the hand-over
+ * before we make one (DESIGN §3: a plain WSP 1.0 peer makes none). */
+#define IO_WAIT_MS 1000
+
+static void
+cancel_io_wait (GstWspSignaller * self)
+{
+  if (self->io_timer) {
+    g_source_destroy (self->io_timer);
+    g_clear_pointer (&self->io_timer, g_source_unref);
+  }
+}
+
+static gboolean
+io_wait_over (gpointer data)
+{
+  GstWspSignaller *self = data;
+  GstWebRTCDataChannel *channel = NULL;
+  gboolean have;
+
+  g_clear_pointer (&self->io_timer, g_source_unref);
+  if (self->state == CALL_ENDED)
+    return G_SOURCE_REMOVE;
+  g_mutex_lock (&self->lock);
+  have = self->io_data_channel != NULL;
+  g_mutex_unlock (&self->lock);
+  if (have)
+    return G_SOURCE_REMOVE;
+
+  GST_INFO_OBJECT (self, "the peer made no io channel: making it");
+  g_signal_emit_by_name (self->webrtcbin, "create-data-channel", "io", NULL,
+      &channel);
+  if (channel == NULL) {
+    GST_WARNING_OBJECT (self, "webrtcbin made no io channel");
+    return G_SOURCE_REMOVE;
+  }
+  /* The peer's may have come in meanwhile: that one is the call's. */
+  if (!watch_io_channel (self, channel))
+    gst_webrtc_data_channel_close (channel);
+  g_object_unref (channel);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_io_wait (GstWspSignaller * self)
+{
+  gboolean io;
+
+  GST_OBJECT_LOCK (self);
+  io = self->io_channel;
+  GST_OBJECT_UNLOCK (self);
+  if (!io)
+    return;
+  cancel_io_wait (self);
+  self->io_timer = g_timeout_source_new (IO_WAIT_MS);
+  g_source_set_callback (self->io_timer, io_wait_over, self, NULL);
+  g_source_attach (self->io_timer, self->context);
+}
+
 /* The hand-over: the side that received the `wsp` channel (the caller)
  * sends `bye` 101 on the WebSocket once it opens. */
 static void
@@ -1246,6 +1479,8 @@ transfer (GstWspSignaller * self)
   drop_connection (self);
   GST_INFO_OBJECT (self, "signalling moved to the wsp data channel");
   post_call_message (self, gst_structure_new_empty ("wsp-transferred"));
+  if (self->is_caller)
+    start_io_wait (self);
 }
 
 static void
@@ -1320,21 +1555,27 @@ static void
 on_data_channel (GstWspSignaller * self, gpointer data)
 {
   GstWebRTCDataChannel *channel = data;
-  g_autofree gchar *label = NULL;
 
-  g_object_get (channel, "label", &label, NULL);
-  if (g_strcmp0 (label, "wsp") == 0 && self->wsp_channel == NULL)
+  if (self->wsp_channel == NULL)
     watch_wsp_channel (self, channel);
-  else if (g_strcmp0 (label, "io") == 0 && self->io_data_channel == NULL)
-    self->io_data_channel = g_object_ref (channel);
 }
 
+/* The peer opened a channel. The io channel is watched here, on
+ * webrtcbin's thread: its messages are emitted from later tasks of that
+ * thread, and a handler connected from the context could miss the first
+ * ones (the door sends its state as soon as the channel opens). */
 static void
 webrtc_data_channel (GstElement * webrtc, GstWebRTCDataChannel * channel,
     GstWspSignaller * self)
 {
-  run_on_context (self, on_data_channel, g_object_ref (channel),
-      g_object_unref);
+  g_autofree gchar *label = NULL;
+
+  g_object_get (channel, "label", &label, NULL);
+  if (g_strcmp0 (label, "wsp") == 0)
+    run_on_context (self, on_data_channel, g_object_ref (channel),
+        g_object_unref);
+  else if (g_strcmp0 (label, "io") == 0 && !watch_io_channel (self, channel))
+    GST_INFO_OBJECT (self, "ignoring a second io channel");
 }
 
 static gboolean
@@ -1716,9 +1957,15 @@ answer_invite (GstWspSignaller * self, WspConnection * connection,
   GST_OBJECT_LOCK (self);
   io = self->io_channel;
   GST_OBJECT_UNLOCK (self);
-  if (io)
+  if (io) {
+    channel = NULL;
     g_signal_emit_by_name (self->webrtcbin, "create-data-channel", "io", NULL,
-        &self->io_data_channel);
+        &channel);
+    if (channel) {
+      watch_io_channel (self, channel);
+      g_object_unref (channel);
+    }
+  }
 
   self->want_sdp = TRUE;
   maybe_create_sdp (self);
@@ -1905,12 +2152,14 @@ reset_call (GstWspSignaller * self)
   if (self->state != CALL_IDLE && self->state != CALL_ENDED)
     end_call (self, WSP_BYE_NORMAL, NULL, FALSE, TRUE);
   cancel_timer (self);
+  cancel_io_wait (self);
   drop_connection (self);
   if (self->wsp_channel) {
     g_signal_handlers_disconnect_by_data (self->wsp_channel, self);
     g_clear_object (&self->wsp_channel);
   }
-  g_clear_object (&self->io_data_channel);
+  unwatch_io_channel (self);
+  self->io_announced = FALSE;
   g_ptr_array_set_size (self->pending_candidates, 0);
   g_clear_pointer (&self->offer, gst_sdp_message_free);
   g_clear_pointer (&self->caller_uri, g_free);
@@ -2011,6 +2260,38 @@ end_call_action (GstWspSignaller * self, guint code,
   run_on_context (self, end_call_on_context, request, end_request_free);
 }
 
+/* "send-io", from any thread: a reference to the channel is taken under
+ * the lock and the text sent without it (sending is thread-safe in
+ * webrtcbin). A channel not yet open is never sent on: webrtcbin checks
+ * that with a critical. */
+static gboolean
+send_io (GstWspSignaller * self, const gchar * text)
+{
+  GstWebRTCDataChannel *channel = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (!g_utf8_validate (text, -1, NULL)) {
+    GST_WARNING_OBJECT (self, "send-io: the text is not UTF-8");
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  if (self->io_open && self->io_data_channel)
+    channel = g_object_ref (self->io_data_channel);
+  g_mutex_unlock (&self->lock);
+  if (channel == NULL) {
+    GST_DEBUG_OBJECT (self, "send-io: no open io channel");
+    return FALSE;
+  }
+  ok = gst_webrtc_data_channel_send_string_full (channel, text, &error);
+  if (!ok)
+    GST_WARNING_OBJECT (self, "send-io: %s", error->message);
+  g_object_unref (channel);
+  return ok;
+}
+
 /* GObject */
 
 static void
@@ -2091,7 +2372,9 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
           0, 3600, DEFAULT_ICE_TIMEOUT, rw));
   g_object_class_install_property (gobject_class, PROP_IO_CHANNEL,
       g_param_spec_boolean ("io-channel", "io channel",
-          "As the offerer, also create the `io` data channel", FALSE, rw));
+          "Make sure the call has the `io` data channel: the callee creates "
+          "it before the offer; the caller creates it after the hand-over "
+          "if the peer did not", FALSE, rw));
   /**
    * GstWspSignaller:snapshot:
    *
@@ -2178,6 +2461,46 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
       G_CALLBACK (accept_call), NULL, NULL, NULL, G_TYPE_BOOLEAN, 3,
       G_TYPE_OBJECT, G_TYPE_STRING, G_TYPE_STRING);
 
+  /**
+   * GstWspSignaller::io-opened:
+   *
+   * The call's `io` data channel is open, whichever side created it:
+   * "send-io" works from now on. Emitted once per call, on the signalling
+   * context (the element's own thread for target and listen, the
+   * application's for accept-call), before any "io-message".
+   */
+  signals[SIGNAL_IO_OPENED] = g_signal_new ("io-opened",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 0);
+
+  /**
+   * GstWspSignaller::io-message:
+   * @text: the message, as received (not parsed: see `wspio.h`)
+   *
+   * A text message arrived on the call's `io` data channel. Emitted on the
+   * signalling context, in the order received, only during the call.
+   * Binary messages on the channel are ignored with a warning.
+   */
+  signals[SIGNAL_IO_MESSAGE] = g_signal_new ("io-message",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * GstWspSignaller::send-io:
+   * @text: a UTF-8 message (an `io` message is a JSON array, see
+   *   `wspio.h`; it is sent as given)
+   *
+   * Sends @text on the call's `io` data channel. Callable from any thread.
+   *
+   * Returns: TRUE if it was handed to the channel; FALSE if the channel is
+   * not open (before "io-opened", after it closed or the call ended) or
+   * the channel refused it.
+   */
+  signals[SIGNAL_SEND_IO] = g_signal_new_class_handler ("send-io",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (send_io), NULL, NULL, NULL, G_TYPE_BOOLEAN, 1,
+      G_TYPE_STRING);
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
 
@@ -2256,6 +2579,7 @@ gst_wsp_signaller_dispose (GObject * object)
     g_signal_handlers_disconnect_by_data (self->wsp_channel, self);
     g_clear_object (&self->wsp_channel);
   }
+  unwatch_io_channel (self);
   G_OBJECT_CLASS (parent_class)->dispose (object);
 }
 

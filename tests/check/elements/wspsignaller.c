@@ -3,9 +3,11 @@
  * WSP on loopback, through a real TLS WebSocket server in this process, in
  * both directions; media both ways, the hand-over, bye from either side, a
  * second call, a malformed message mid-call and a peer that goes away; the
- * invite's snapshot, and an end with a code of the application's choosing.
+ * `io` data channel made by either side, the invite's snapshot, and an end
+ * with a code of the application's choosing.
  * Everything waits on conditions with deadlines; nothing sleeps. */
 #include <gst/check/gstcheck.h>
+#include <gst/webrtc/webrtc.h>
 
 #include "wsptransport.h"
 
@@ -45,6 +47,10 @@ typedef struct
   gboolean ended_remote;
   gchar *ended_description;
   gchar *error;
+  gint io_opened;               /* "io-opened" emissions, atomic */
+  GAsyncQueue *io_received;     /* "io-message" texts */
+  GstWebRTCDataChannel *peer_io;        /* the peer's io channel, atomic */
+  gint n_peer_io;               /* io channels the peer made, atomic */
 } Peer;
 
 static SoupServer *server;
@@ -163,6 +169,37 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* "io-opened" and "io-message" come on the element's signalling context:
+ * its own thread for a caller, this one for a callee. */
+static void
+on_io_opened (GstElement * ws, Peer * peer)
+{
+  g_atomic_int_inc (&peer->io_opened);
+}
+
+static void
+on_io_message (GstElement * ws, const gchar * text, Peer * peer)
+{
+  g_async_queue_push (peer->io_received, g_strdup (text));
+}
+
+/* webrtcbin's own announcement of a channel the peer made (on its
+ * thread): the test keeps the io one, to send on it what the element
+ * would not. */
+static void
+on_webrtc_data_channel (GstElement * webrtc, GstWebRTCDataChannel * channel,
+    Peer * peer)
+{
+  g_autofree gchar *label = NULL;
+
+  g_object_get (channel, "label", &label, NULL);
+  if (g_strcmp0 (label, "io") != 0)
+    return;
+  g_atomic_int_inc (&peer->n_peer_io);
+  if (g_atomic_pointer_compare_and_exchange (&peer->peer_io, NULL, channel))
+    g_object_ref (channel);
+}
+
 static Peer *
 peer_new (const gchar * label, const gchar * props, const gchar * media)
 {
@@ -179,6 +216,16 @@ peer_new (const gchar * label, const gchar * props, const gchar * media)
   fail_unless (peer->pipeline != NULL, "%s", error ? error->message : "");
   peer->ws = gst_bin_get_by_name (GST_BIN (peer->pipeline), "ws");
   g_signal_connect (peer->ws, "pad-added", G_CALLBACK (on_pad_added), peer);
+  peer->io_received = g_async_queue_new_full (g_free);
+  g_signal_connect (peer->ws, "io-opened", G_CALLBACK (on_io_opened), peer);
+  g_signal_connect (peer->ws, "io-message", G_CALLBACK (on_io_message), peer);
+  {
+    g_autoptr (GstElement) webrtcbin = NULL;
+
+    g_object_get (peer->ws, "webrtcbin", &webrtcbin, NULL);
+    g_signal_connect (webrtcbin, "on-data-channel",
+        G_CALLBACK (on_webrtc_data_channel), peer);
+  }
   bus = gst_element_get_bus (peer->pipeline);
   gst_bus_add_watch (bus, on_bus, peer);
   return peer;
@@ -197,6 +244,8 @@ peer_free (Peer * peer)
           GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_bus_remove_watch (bus);
   g_object_get (peer->ws, "webrtcbin", &webrtcbin, NULL);
+  g_signal_handlers_disconnect_by_data (webrtcbin, peer);
+  g_clear_object (&peer->peer_io);
   g_object_add_weak_pointer (pipeline, &pipeline);
   g_object_add_weak_pointer (ws, &ws);
   g_object_add_weak_pointer (webrtcbin, &webrtcbin);
@@ -204,6 +253,7 @@ peer_free (Peer * peer)
   gst_object_unref (peer->ws);
   gst_object_unref (peer->pipeline);
   WAIT_FOR (pipeline == NULL && ws == NULL && webrtcbin == NULL);
+  g_async_queue_unref (peer->io_received);
   g_free (peer->ended_description);
   g_free (peer->error);
   g_free (peer);
@@ -413,6 +463,41 @@ GST_START_TEST (test_h264_payload_from_offer)
 
 GST_END_TEST;
 
+/* The io channel: what the door and the interior say on it (wspio.h). */
+#define IO_STATE "[\"state\",{\"inputs\":{\"bell\":true},\"relays\":{}}]"
+#define IO_PULSE "[\"relay\",{\"name\":\"door\",\"action\":\"pulse\"}]"
+
+static gboolean
+send_io (Peer * peer, const gchar * text)
+{
+  gboolean sent = FALSE;
+
+  g_signal_emit_by_name (peer->ws, "send-io", text, &sent);
+  return sent;
+}
+
+/* The next io message @peer receives is @text. */
+static void
+expect_io (Peer * peer, const gchar * text)
+{
+  g_autofree gchar *got = NULL;
+
+  WAIT_FOR (g_async_queue_length (peer->io_received) > 0);
+  got = g_async_queue_pop (peer->io_received);
+  fail_unless_equals_string (got, text);
+}
+
+static void
+expect_io_both_ways (Peer * door, Peer * interior)
+{
+  WAIT_FOR (g_atomic_int_get (&door->io_opened) == 1 &&
+      g_atomic_int_get (&interior->io_opened) == 1);
+  fail_unless (send_io (door, IO_STATE));
+  expect_io (interior, IO_STATE);
+  fail_unless (send_io (interior, IO_PULSE));
+  expect_io (door, IO_PULSE);
+}
+
 /* Stops @peer's pipeline and handles what its bus still holds. The stop
  * waits for the signalling context, so whatever the element posted at the
  * call's end (an ERROR too) is on the bus by then. */
@@ -425,6 +510,90 @@ peer_stop (Peer * peer)
           GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   WAIT_FOR (!gst_bus_have_pending (bus));
 }
+
+GST_START_TEST (test_io_channel_from_callee)
+{
+  Peer *door, *interior;
+
+  /* Mode 2: the interior calls the door, which offers and makes io. The
+   * interior asks for io too, and must take the door's. */
+  server_start ();
+  accept_as = NULL;
+  accept_props = DOOR_PROPS " io-channel=true";
+  accept_media = DOOR_MEDIA;
+  interior = caller_new (INTERIOR_PROPS " io-channel=true", INTERIOR_MEDIA);
+  fail_if (send_io (interior, IO_PULSE), "sent with no call");
+  gst_element_set_state (interior->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  door = accept_as;
+  /* The door has made the channel; it opens with SCTP, later. */
+  WAIT_FOR (door->ringing);
+  fail_if (send_io (door, IO_STATE), "sent on a channel not open");
+
+  expect_media_both_ways (door, interior);
+  expect_io_both_ways (door, interior);
+  fail_unless_equals_int (g_atomic_int_get (&interior->n_peer_io), 1);
+  fail_unless_equals_int (g_atomic_int_get (&door->n_peer_io), 0);
+
+  /* 101 ends no call: the door's end-call is taken as 200. */
+  g_signal_emit_by_name (door->ws, "end-call", 101, NULL);
+  WAIT_FOR (door->ended && interior->ended);
+  fail_unless_equals_int (door->ended_code, 200);
+  fail_unless_equals_int (interior->ended_code, 200);
+  fail_unless (interior->ended_remote);
+  fail_if (send_io (door, IO_STATE), "sent after the call");
+  fail_if (send_io (interior, IO_PULSE), "sent after the call");
+  fail_unless_equals_int (g_atomic_int_get (&door->io_opened), 1);
+  fail_unless_equals_int (g_atomic_int_get (&interior->io_opened), 1);
+  fail_unless_equals_int (g_async_queue_length (door->io_received), 0);
+  fail_unless_equals_int (g_async_queue_length (interior->io_received), 0);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_io_channel_from_caller)
+{
+  Peer *door, *interior;
+  g_autoptr (GBytes) binary = g_bytes_new_static ("\x01\x02", 2);
+
+  /* Mode 1 with a plain WSP 1.0 interior: it makes no io channel, so the
+   * door (the caller) makes it after the hand-over. */
+  server_start ();
+  accept_as = NULL;
+  accept_props = INTERIOR_PROPS;
+  accept_media = INTERIOR_MEDIA;
+  door = caller_new (DOOR_PROPS " io-channel=true", DOOR_MEDIA);
+  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  interior = accept_as;
+
+  WAIT_FOR (door->connected && interior->connected);
+  WAIT_FOR (door->transferred && interior->transferred);
+  expect_io_both_ways (door, interior);
+  fail_unless_equals_int (g_atomic_int_get (&interior->n_peer_io), 1);
+
+  /* A binary message on io is ignored; the call and the channel go on
+   * (the text after it arrives after it: the channel is ordered). */
+  fail_unless (gst_webrtc_data_channel_send_data_full (interior->peer_io,
+          binary, NULL));
+  fail_unless (send_io (interior, IO_PULSE));
+  expect_io (door, IO_PULSE);
+  fail_if (door->ended || interior->ended);
+
+  expect_normal_end (interior, door);
+  fail_unless_equals_int (g_atomic_int_get (&door->io_opened), 1);
+  fail_unless_equals_int (g_atomic_int_get (&interior->io_opened), 1);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
 
 /* The smallest JPEG header, in base64: a snapshot the protocol takes. */
 #define SNAPSHOT "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2w=="
@@ -709,6 +878,8 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_door_calls_interior);
   tcase_add_test (tc, test_interior_calls_door);
   tcase_add_test (tc, test_h264_payload_from_offer);
+  tcase_add_test (tc, test_io_channel_from_callee);
+  tcase_add_test (tc, test_io_channel_from_caller);
   tcase_add_test (tc, test_snapshot_in_invite);
   tcase_add_test (tc, test_end_call_with_code);
   tcase_add_test (tc, test_malformed_message_mid_call);
