@@ -66,18 +66,42 @@ fmtp_for (const GstSDPMedia * media, gint pt)
   return NULL;
 }
 
-/* How well an H264 format suits x264's constrained baseline output. */
+/* The 6 hex digits of @fmtp's profile-level-id into @out, or FALSE. */
+static gboolean
+h264_profile_level_id (const gchar * fmtp, gchar out[7])
+{
+  const gchar *p = fmtp ? strstr (fmtp, "profile-level-id=") : NULL;
+
+  if (p == NULL)
+    return FALSE;
+  p += strlen ("profile-level-id=");
+  for (guint i = 0; i < 6; i++) {
+    if (!g_ascii_isxdigit (p[i]))
+      return FALSE;
+    out[i] = g_ascii_tolower (p[i]);
+  }
+  out[6] = '\0';
+  return TRUE;
+}
+
+/* How well an H264 format suits x264's constrained baseline output:
+ * packetization-mode=1 first, then the baseline profile (42), then its
+ * constrained variant (constraint_set1, 0x40 in the second byte). */
 static gint
 h264_score (const gchar * fmtp)
 {
+  gchar id[7];
   gint score = 0;
 
   if (fmtp == NULL)
     return 0;
   if (strstr (fmtp, "packetization-mode=1"))
+    score += 4;
+  if (h264_profile_level_id (fmtp, id) && g_str_has_prefix (id, "42")) {
     score += 2;
-  if (strstr (fmtp, "profile-level-id=42"))
-    score += 1;
+    if (g_ascii_xdigit_value (id[2]) & 0x4)
+      score += 1;
+  }
   return score;
 }
 
@@ -112,6 +136,9 @@ gst_wsp_sdp_find_codec (const GstSDPMessage * sdp, const gchar * kind,
         best_score = score;
         match->payload = pt;
         match->clock_rate = rate;
+        if (!is_h264 || !h264_profile_level_id (fmtp_for (media, pt),
+                match->profile_level_id))
+          match->profile_level_id[0] = '\0';
       }
     }
     if (match->payload >= 0) {

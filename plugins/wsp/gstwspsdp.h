@@ -16,6 +16,11 @@ typedef struct
   gint payload;                 /* -1: not found */
   gint clock_rate;
   GstWebRTCRTPTransceiverDirection offered;     /* as the offer says */
+  /* H.264: the format's profile-level-id ("42e01f"), empty if none. The
+   * answer's caps must carry it: webrtcbin answers only formats whose caps
+   * intersect the offer's, and x264 says 42c01e where Chromium offers
+   * 42e01f (a decoder of the offer's level decodes the stream). */
+  gchar profile_level_id[7];
 } GstWspSdpMatch;
 
 /* Finds the first m-line of @kind ("audio", "video") not in @used (a

@@ -182,6 +182,9 @@ typedef struct
   gulong block_id;
   GstPad *webrtc_pad;
   gint payload;                 /* rewrite to this PT, or -1 */
+  /* H.264: rewrite profile-level-id to the offer's (gstwspsdp.h); set
+   * before the rewriting probe is added, constant after */
+  gchar profile_level_id[7];
   gchar *kind;                  /* "audio"/"video" from the caps */
   gchar *encoding_name;
   gboolean has_caps;            /* webrtcbin's pad has caps */
@@ -895,6 +898,9 @@ rewrite_payload (GstPad * pad, GstPadProbeInfo * info, gpointer data)
       gst_event_parse_caps (event, &caps);
       caps = gst_caps_copy (caps);
       gst_caps_set_simple (caps, "payload", G_TYPE_INT, payload, NULL);
+      if (stream->profile_level_id[0])
+        gst_caps_set_simple (caps, "profile-level-id", G_TYPE_STRING,
+            stream->profile_level_id, NULL);
       gst_event_unref (event);
       GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (caps);
       gst_caps_unref (caps);
@@ -997,14 +1003,17 @@ setup_answer_media (GstWspSignaller * self)
     used |= G_GUINT64_CONSTANT (1) << match.mline;
     audio = g_str_equal (stream->kind, "audio");
     sends[audio] = TRUE;
+    g_strlcpy (stream->profile_level_id, match.profile_level_id,
+        sizeof stream->profile_level_id);
     g_atomic_int_set (&stream->payload, match.payload);
     dir = (match.offered == GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV &&
         wants_recv (self, stream->kind)) ?
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV :
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
-    GST_INFO_OBJECT (self, "%s: %s %s as PT %d on m-line %u",
+    GST_INFO_OBJECT (self, "%s: %s %s as PT %d on m-line %u%s%s",
         GST_PAD_NAME (stream->ghost), stream->kind, stream->encoding_name,
-        match.payload, match.mline);
+        match.payload, match.mline, match.profile_level_id[0] ?
+        ", profile-level-id " : "", match.profile_level_id);
     link_stream (self, stream, dir);
   }
   g_mutex_unlock (&self->lock);
