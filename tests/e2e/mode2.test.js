@@ -16,7 +16,8 @@ describe('mode 2: the interior calls the door', { skip }, () => {
   const run = (fn) => withLogs(station, () => [alice], fn);
 
   before(async () => {
-    station = await Station.start({ codec: 'vp8' });
+    // The door's default: echo cancellation and noise suppression on.
+    station = await Station.start({ codec: 'vp8', echoCancel: true });
     browser = await launchBrowser();
     alice = await openPage(browser, station, 'alice');
   });

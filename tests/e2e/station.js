@@ -82,7 +82,7 @@ async function hashPassword(password) {
 
 // A running intercomd. `codec`: 'vp8' or 'h264'.
 export class Station {
-  static async start({ codec = 'vp8', extra = '' } = {}) {
+  static async start({ codec = 'vp8', echoCancel = false, extra = '' } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
@@ -127,7 +127,7 @@ width=640
 height=480
 framerate=30
 bitrate=800
-echo-cancel=false
+echo-cancel=${echoCancel}
 
 [gpio]
 chip=sim
