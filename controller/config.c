@@ -378,6 +378,9 @@ validate (OiConfig * c, GStrv networks, GError ** error)
       || !parse_lines ("gpio", "inputs", c->inputs_text, &c->inputs, error)
       || !parse_lines ("gpio", "relays", c->relays_text, &c->relays, error))
     return FALSE;
+  if (c->door_pulse > c->max_pulse)
+    return fail (error, "gpio", "door-pulse", "%u ms is longer than "
+        "max-pulse (%u ms)", c->door_pulse, c->max_pulse);
   if (!oi_config_find_line (c->inputs, "bell"))
     return fail (error, "gpio", "inputs", "an input named \"bell\" is "
         "required");

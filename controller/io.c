@@ -128,9 +128,9 @@ oi_io_relay_command (OiIo * io, const WspIoMessage * command,
     goto refused;
   }
   if (command->command.action == WSP_IO_RELAY_ACTION_PULSE) {
+    /* the default pulse, and the cap on a requested one */
     if (duration == 0)
-      duration = g_str_equal (command->command.name, "door") ?
-          io->door_pulse : MIN (io->door_pulse, io->max_pulse);
+      duration = io->door_pulse;
     duration = MIN (duration, io->max_pulse);
   }
   capped = wsp_io_message_new_relay_command (command->command.name,

@@ -119,6 +119,8 @@ GST_START_TEST (test_refusals)
       "[user alice] password-hash");
   expect_refused ("[user door]\npassword-hash=" HASH "\n", "[user door]");
   expect_refused ("[server]\ncertificate=/x.pem\n", "[server] private-key");
+  expect_refused ("[gpio]\ndoor-pulse=3000\nmax-pulse=2000\n",
+      "[gpio] door-pulse");
 }
 
 GST_END_TEST;
