@@ -443,16 +443,13 @@ signaller_pad_added (GstElement * signaller, GstPad * pad, gpointer data)
 }
 
 static gboolean
-link_tee (Peer * peer, GstElement * tee)
+link_tee (Peer * peer, GstElement * tee, GstPad * sink)
 {
   GstPad *tee_pad = gst_element_request_pad_simple (tee, "src_%u");
-  GstPad *sink = gst_element_request_pad_simple (peer->signaller, "sink_%u");
-  gboolean ok = tee_pad && sink && gst_pad_link (tee_pad, sink) ==
-      GST_PAD_LINK_OK;
+  gboolean ok = tee_pad && gst_pad_link (tee_pad, sink) == GST_PAD_LINK_OK;
 
   if (tee_pad)
     g_ptr_array_add (peer->tee_pads, tee_pad);
-  gst_clear_object (&sink);
   return ok;
 }
 
@@ -513,10 +510,20 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
 static gboolean
 start_peer (Call * call, Peer * peer)
 {
+  g_autoptr (GstPad) video = NULL;
+  g_autoptr (GstPad) audio = NULL;
+
   gst_bin_add (GST_BIN (call->pipeline), peer->signaller);
-  if (!link_tee (peer, call->video_tee) || !link_tee (peer, call->audio_tee))
+  /* The element's streams exist before it starts (an answer waits for
+   * each), but the running tees are linked only once it is up: a tee whose
+   * only branch is still down gets FLUSHING, and its live branch upstream
+   * (the leaky queue before the encoder) stops for good. */
+  video = gst_element_request_pad_simple (peer->signaller, "sink_%u");
+  audio = gst_element_request_pad_simple (peer->signaller, "sink_%u");
+  if (!video || !audio || !gst_element_sync_state_with_parent (peer->signaller))
     return FALSE;
-  return gst_element_sync_state_with_parent (peer->signaller);
+  return link_tee (peer, call->video_tee, video) &&
+      link_tee (peer, call->audio_tee, audio);
 }
 
 static void

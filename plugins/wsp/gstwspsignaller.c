@@ -934,6 +934,8 @@ webrtc_pad_caps (GstPad * pad, GParamSpec * pspec, SinkStream * stream)
   g_mutex_lock (&stream->self->lock);
   stream->has_caps = TRUE;
   g_mutex_unlock (&stream->self->lock);
+  GST_DEBUG_OBJECT (stream->self, "webrtcbin took the caps of %s",
+      GST_PAD_NAME (stream->ghost));
   run_on_context (stream->self, on_stream_caps, NULL, NULL);
 }
 
@@ -1191,25 +1193,33 @@ maybe_create_sdp (GstWspSignaller * self)
 {
   if (!self->want_sdp || self->state == CALL_ENDED)
     return;
-  if (!all_streams_learned (self))
+  if (!all_streams_learned (self)) {
+    GST_DEBUG_OBJECT (self, "waiting for the caps of every stream");
     return;
+  }
 
   if (self->is_caller) {
-    if (!self->remote_set)
+    if (!self->remote_set) {
+      GST_DEBUG_OBJECT (self, "waiting for the remote description");
       return;
+    }
     if (!self->media_ready)
       setup_answer_media (self);
     self->media_ready = TRUE;
-    if (!all_pads_have_caps (self))
+    if (!all_pads_have_caps (self)) {
+      GST_DEBUG_OBJECT (self, "waiting for webrtcbin to take the caps");
       return;
+    }
     self->want_sdp = FALSE;
     create_sdp (self, GST_WEBRTC_SDP_TYPE_ANSWER);
   } else {
     if (!self->media_ready)
       setup_offer_media (self);
     self->media_ready = TRUE;
-    if (!all_pads_have_caps (self))
+    if (!all_pads_have_caps (self)) {
+      GST_DEBUG_OBJECT (self, "waiting for webrtcbin to take the caps");
       return;
+    }
     self->want_sdp = FALSE;
     create_sdp (self, GST_WEBRTC_SDP_TYPE_OFFER);
     start_timer (self, get_timeout (self, &self->answer_timeout));
@@ -1945,6 +1955,7 @@ answer_invite (GstWspSignaller * self, WspConnection * connection,
   GstWebRTCDataChannel *channel = NULL;
   gboolean io;
 
+  GST_INFO_OBJECT (self, "%s calls %s", caller_uri, callee_uri);
   self->is_caller = FALSE;
   self->caller_uri = g_strdup (caller_uri);
   self->callee_uri = g_strdup (callee_uri);
@@ -2813,6 +2824,24 @@ block_until_matched (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Until the element has started, its queues are inactive and would answer
+ * FLUSHING. Upstream takes that for a shutdown: a live branch's queue or
+ * source pauses its task for good, and the stream never gets its caps. An
+ * application may well link a running tee to a request pad before it
+ * brings the element up: drop the data until then (the sticky events stay
+ * pending on the pad and go out with the first buffer after start). */
+static GstPadProbeReturn
+drop_until_started (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstWspSignaller *self = data;
+  gboolean started;
+
+  GST_OBJECT_LOCK (self);
+  started = self->started;
+  GST_OBJECT_UNLOCK (self);
+  return started ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
 /* Records the stream's kind and codec from its payloader's caps, here in
  * the probe: a look at the pad's caps from the context could come before
  * the pad stores them. */
@@ -2843,6 +2872,8 @@ stream_caps_seen (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     stream->encoding_name = g_strdup (codec);
   }
   g_mutex_unlock (&stream->self->lock);
+  GST_DEBUG_OBJECT (stream->self, "%s: %s %s", GST_PAD_NAME (stream->ghost),
+      kind, codec);
   run_on_context (stream->self, on_stream_caps, NULL, NULL);
   return GST_PAD_PROBE_OK;
 }
@@ -2885,6 +2916,8 @@ gst_wsp_signaller_request_new_pad (GstElement * element,
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
       stream_caps_seen, stream, NULL);
   gst_object_unref (queue_sink);
+  gst_pad_add_probe (stream->ghost, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_until_started, self, NULL);
   gst_element_sync_state_with_parent (stream->queue);
   gst_pad_set_active (stream->ghost, TRUE);
   gst_element_add_pad (element, stream->ghost);

@@ -853,6 +853,52 @@ GST_START_TEST (test_unreachable_server)
 
 GST_END_TEST;
 
+/* A request pad linked to a running upstream before the element starts
+ * (an application linking a live tee, then bringing the element up) must
+ * not answer FLUSHING: upstream takes it for a shutdown, a live branch's
+ * queue or source stops for good, and the stream never gets the caps the
+ * offer or answer waits for. The data is dropped until the element
+ * starts; the caps then go on with the next buffer. */
+GST_START_TEST (test_stream_linked_before_start)
+{
+  GstElement *ws = gst_element_factory_make ("wspsignaller", NULL);
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) target = NULL;
+  g_autoptr (GstPad) src = gst_pad_new ("src", GST_PAD_SRC);
+  g_autoptr (GstCaps) caps = gst_caps_from_string ("application/x-rtp,"
+      "media=audio,encoding-name=OPUS,clock-rate=48000,payload=97");
+  g_autoptr (GstCaps) current = NULL;
+  GstSegment segment;
+
+  gst_object_ref_sink (ws);
+  sink = gst_element_request_pad_simple (ws, "sink_%u");
+  fail_unless (sink != NULL);
+  fail_unless_equals_int (gst_pad_link (src, sink), GST_PAD_LINK_OK);
+  gst_pad_set_active (src, TRUE);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_pad_push_event (src, gst_event_new_stream_start ("s")));
+  fail_unless (gst_pad_push_event (src, gst_event_new_caps (caps)));
+  fail_unless (gst_pad_push_event (src, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_pad_push (src, gst_buffer_new_allocate (NULL,
+              16, NULL)), GST_FLOW_OK);
+
+  fail_unless (gst_element_set_state (ws, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_pad_push (src, gst_buffer_new_allocate (NULL,
+              16, NULL)), GST_FLOW_OK);
+  target = gst_ghost_pad_get_target (GST_GHOST_PAD (sink));
+  current = gst_pad_get_current_caps (target);
+  fail_unless (current != NULL && gst_caps_is_equal (current, caps));
+
+  fail_unless_equals_int (gst_element_set_state (ws, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_pad_set_active (src, FALSE);
+  gst_element_release_request_pad (ws, sink);
+  gst_object_unref (ws);
+}
+
+GST_END_TEST;
+
 /* Joins GStreamer's pooled streaming threads before the test process
  * exits: those that ran DTLS hold OpenSSL thread state, and would free it
  * after OpenSSL's own exit handler did ("double free" at exit, 1 run in
@@ -886,6 +932,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_peer_goes_silent);
   tcase_add_test (tc, test_peer_vanishes);
   tcase_add_test (tc, test_unreachable_server);
+  tcase_add_test (tc, test_stream_linked_before_start);
   return s;
 }
 
