@@ -21,6 +21,9 @@
 
 #include "router.h"
 
+#define DEADLINE (10 * G_USEC_PER_SEC)
+#include "wsptest.h"
+
 #define CERT_PEM TEST_CERTS_DIR "/server.pem"
 #define CERT_KEY TEST_CERTS_DIR "/server.key"
 
@@ -28,49 +31,7 @@
 #define SNAPSHOT "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ=="
 #define SDP "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
-#define DEADLINE (10 * G_USEC_PER_SEC)
-
 static const gchar *const users[] = { "alice", "bob", NULL };
-
-static gboolean
-keep_ticking (gpointer unused)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default context until @expr holds, or fails the test at the
- * deadline. The tick makes sure the loop wakes up to look at the clock. */
-#define WAIT_FOR(expr)                                                  \
-  G_STMT_START {                                                        \
-    gint64 deadline_ = g_get_monotonic_time () + DEADLINE;              \
-    guint tick_ = g_timeout_add (20, keep_ticking, NULL);               \
-    while (!(expr) && g_get_monotonic_time () < deadline_)              \
-      g_main_context_iteration (NULL, TRUE);                            \
-    g_source_remove (tick_);                                            \
-    fail_unless (expr, "timed out waiting for " #expr);                 \
-  } G_STMT_END
-
-static void
-run_for (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, keep_ticking, NULL);
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-}
-
-static WspMessage *
-message_copy (const WspMessage * message)
-{
-  g_autofree gchar *text = wsp_message_serialize (message);
-  WspMessage *copy = NULL;
-
-  fail_unless (text != NULL);
-  fail_unless (wsp_message_parse (text, strlen (text), &copy, NULL));
-  return copy;
-}
 
 static gchar *
 address (const gchar * user)

@@ -11,60 +11,13 @@
 #include <string.h>
 
 #include "wsptransport.h"
+#include "wsptest.h"
 
 #define CA_PEM TEST_CERTS_DIR "/ca.pem"
 #define SERVER_PEM TEST_CERTS_DIR "/server.pem"
 #define SERVER_KEY TEST_CERTS_DIR "/server.key"
 #define SELF_PEM TEST_CERTS_DIR "/self.pem"
 #define SELF_KEY TEST_CERTS_DIR "/self.key"
-
-/* Long enough for the slowest case: a dead peer is noticed after up to
- * three keepalive intervals, and libsoup then waits 5 s for its close. */
-#define DEADLINE (20 * G_USEC_PER_SEC)
-
-static gboolean
-keep_ticking (gpointer unused)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default context until @expr holds, or fails the test at the
- * deadline. The tick makes sure the loop wakes up to look at the clock. */
-#define WAIT_FOR(expr)                                                  \
-  G_STMT_START {                                                        \
-    gint64 deadline_ = g_get_monotonic_time () + DEADLINE;              \
-    guint tick_ = g_timeout_add (20, keep_ticking, NULL);               \
-    while (!(expr) && g_get_monotonic_time () < deadline_)              \
-      g_main_context_iteration (NULL, TRUE);                            \
-    g_source_remove (tick_);                                            \
-    fail_unless (expr, "timed out waiting for " #expr);                 \
-  } G_STMT_END
-
-/* Iterates the default context for @ms milliseconds, for checks that
- * something does *not* happen. */
-static void
-run_for (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, keep_ticking, NULL);
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-}
-
-/* A copy: the connection owns what it emits, and WspMessage has no copy
- * function of its own. */
-static WspMessage *
-message_copy (const WspMessage * message)
-{
-  g_autofree gchar *text = wsp_message_serialize (message);
-  WspMessage *copy = NULL;
-
-  fail_unless (text != NULL);
-  fail_unless (wsp_message_parse (text, strlen (text), &copy, NULL));
-  return copy;
-}
 
 /* ---- One end of a connection, with what it saw -------------------------- */
 
