@@ -712,6 +712,12 @@ end_call_full (GstWspSignaller * self, WspByeCode code,
   if (send_bye && !remote) {
     g_autoptr (WspMessage) bye = wsp_message_new_bye (code, description);
 
+    /* A description from elsewhere (a parser's error text) may be too long
+     * or hold control characters: then the code's own text goes. */
+    if (!wsp_message_validate (bye, NULL)) {
+      wsp_message_free (bye);
+      bye = wsp_message_new_bye (code, wsp_bye_code_to_string (code));
+    }
     send_message (self, bye);
     if (self->stopping && self->transferred && self->wsp_channel)
       close_wsp_channel (self, 2000);
