@@ -26,6 +26,8 @@
 //               totalAudioEnergy, videoCodec ('vp8'|'h264'|...), audioCodec}
 //               of the current (or last) call's inbound RTP; zeros without one
 
+import { api as fetchApi } from './api.js';
+
 const WSP_PROTOCOL = 'wsp-1.0';
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -99,25 +101,12 @@ function showMessage(text) {
 // ---------------------------------------------------------------- HTTP API
 
 async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch('/api/v1/' + path, init);
-  let data = null;
-  if (res.status !== 204) {
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
-  }
-  if (res.status === 401 && path !== 'login' && hooks.me) {
+  const r = await fetchApi(method, path, body);
+  if (r.status === 401 && path !== 'login' && hooks.me) {
     // The session ended (logout elsewhere, restart): back to the login form.
     sessionLost();
   }
-  return { ok: res.ok, status: res.status, data };
+  return r;
 }
 
 // ------------------------------------------------------------- login/logout

@@ -5,26 +5,11 @@
 // Buttons: #panel-input-<name> (held = active); relay lamps:
 // #panel-relay-<name> (class `on`), polled every 500 ms; #panel-hangup.
 
+import { api } from './api.js';
+
 const POLL_MS = 500;
 const $ = (id) => document.getElementById(id);
 
-async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch('/api/v1/' + path, init);
-  let data = null;
-  if (res.status !== 204) {
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
-  }
-  return { ok: res.ok, status: res.status, data };
-}
 
 function message(text) {
   const el = $('panel-message');

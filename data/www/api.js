@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The station's JSON API (docs/intercomd.md), for the app and the panel:
+// resolves to { ok, status, data } (data: the parsed body, or null).
+
+export async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch('/api/v1/' + path, init);
+  let data = null;
+  if (res.status !== 204) {
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+  }
+  return { ok: res.ok, status: res.status, data };
+}
