@@ -493,16 +493,6 @@ oi_config_find_line (GArray * lines, const gchar * name)
   return NULL;
 }
 
-/* user@host, the host compared without case. */
-static gboolean
-address_equal (const gchar * a, const gchar * b)
-{
-  const gchar *at_a = strchr (a, '@'), *at_b = strchr (b, '@');
-
-  return at_a && at_b && at_a - a == at_b - b
-      && strncmp (a, b, at_a - a) == 0 && g_ascii_strcasecmp (at_a, at_b) == 0;
-}
-
 gboolean
 oi_config_caller_allowed (const OiConfig * config, const gchar * uri,
     GSocketAddress * address)
@@ -511,7 +501,7 @@ oi_config_caller_allowed (const OiConfig * config, const gchar * uri,
   GInetAddress *inet;
 
   for (guint i = 0; config->allow_callers[i] && !caller_ok; i++)
-    caller_ok = address_equal (config->allow_callers[i], uri);
+    caller_ok = wsp_address_equal (config->allow_callers[i], uri);
   if (!caller_ok || !G_IS_INET_SOCKET_ADDRESS (address))
     return FALSE;
   inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));

@@ -80,25 +80,6 @@ static void call_end (RouterCall * call, RouterSocket * source,
 
 /* ---- Addresses ----------------------------------------------------------- */
 
-/* User case-sensitive, host case-insensitive (DNS names; IPv6 hex digits),
- * the port as given (none is not the same as :443). */
-static gboolean
-address_equal (const gchar * a, const gchar * b)
-{
-  g_autofree gchar *a_user = NULL;
-  g_autofree gchar *a_host = NULL;
-  g_autofree gchar *b_user = NULL;
-  g_autofree gchar *b_host = NULL;
-  guint a_port, b_port;
-
-  if (!wsp_address_parse (a, &a_user, &a_host, &a_port, NULL)
-      || !wsp_address_parse (b, &b_user, &b_host, &b_port, NULL))
-    return FALSE;
-
-  return strcmp (a_user, b_user) == 0
-      && g_ascii_strcasecmp (a_host, b_host) == 0 && a_port == b_port;
-}
-
 /* The user of @address if it is on this station, else NULL. */
 static gchar *
 local_user (OiRouter * router, const gchar * address)
@@ -417,7 +398,7 @@ handle_register (RouterSocket * socket, const WspMessage * message)
   g_autofree gchar *user = NULL;
   GPtrArray *sockets;
 
-  if (!address_equal (message->registration.uri, socket->identity)) {
+  if (!wsp_address_equal (message->registration.uri, socket->identity)) {
     socket_refuse (socket, WSP_BYE_FORBIDDEN, "Not your address");
     return;
   }
@@ -465,7 +446,7 @@ handle_invite (RouterSocket * socket, const WspMessage * invite)
   g_autoptr (GPtrArray) registered = NULL;
   RouterCall *call;
 
-  if (!address_equal (invite->invite.caller.uri, socket->identity)) {
+  if (!wsp_address_equal (invite->invite.caller.uri, socket->identity)) {
     socket_refuse (socket, WSP_BYE_FORBIDDEN, "Caller is not you");
     return;
   }

@@ -780,6 +780,23 @@ wsp_address_is_valid (const gchar * address)
   return address != NULL && wsp_address_parse (address, NULL, NULL, NULL, NULL);
 }
 
+gboolean
+wsp_address_equal (const gchar * a, const gchar * b)
+{
+  g_autofree gchar *a_user = NULL;
+  g_autofree gchar *a_host = NULL;
+  g_autofree gchar *b_user = NULL;
+  g_autofree gchar *b_host = NULL;
+  guint a_port, b_port;
+
+  if (a == NULL || b == NULL
+      || !wsp_address_parse (a, &a_user, &a_host, &a_port, NULL)
+      || !wsp_address_parse (b, &b_user, &b_host, &b_port, NULL))
+    return FALSE;
+  return strcmp (a_user, b_user) == 0
+      && g_ascii_strcasecmp (a_host, b_host) == 0 && a_port == b_port;
+}
+
 /* ---- Messages ------------------------------------------------------------ */
 
 static const gchar *const keywords[] = {

@@ -231,6 +231,10 @@ WspByeCode wsp_error_to_bye_code (const GError * error);
 /* Addresses, as described above. @user, @host (without brackets) and @port
  * (0 when none is given) are optional outputs. */
 gboolean wsp_address_is_valid (const gchar * address);
+/* Whether @a and @b are the same address: the user compared with case, the
+ * host without (DNS names, IPv6 hex digits), the port as given (none is
+ * not the same as :443). FALSE if either is not valid. */
+gboolean wsp_address_equal (const gchar * a, const gchar * b);
 gboolean wsp_address_parse (const gchar * address, gchar ** user,
     gchar ** host, guint * port, GError ** error);
 

@@ -870,6 +870,15 @@ GST_START_TEST (test_addresses)
   fail_unless_equals_string (user, "bob");
   fail_unless_equals_string (host, "fe80::1");
   fail_unless_equals_int (port, 0);
+
+  /* equality: user with case, host without, the port as given */
+  fail_unless (wsp_address_equal ("alice@Door.Example:8443",
+          "alice@door.example:8443"));
+  fail_unless (wsp_address_equal ("bob@[::1]", "bob@[::1]"));
+  fail_if (wsp_address_equal ("Alice@door.example", "alice@door.example"));
+  fail_if (wsp_address_equal ("alice@door.example", "alice@door.example:443"));
+  fail_if (wsp_address_equal ("alice@door.example", "alice@door.other"));
+  fail_if (wsp_address_equal ("not an address", "not an address"));
 }
 
 GST_END_TEST;
