@@ -36,6 +36,7 @@ typedef struct _Call Call;
 typedef struct
 {
   guint id;
+  OiCalls *calls;
   Call *call;
   GstElement *signaller;
   gchar *uri;
@@ -91,7 +92,7 @@ struct _OiCalls
   guint next_call_id;
   guint next_peer_id;
   GQueue history;               /* HistoryEntry, newest first */
-  GMutex lock;                  /* speaker linking from streaming threads */
+  GMutex lock;                  /* Peer.extra, added to on streaming threads */
 };
 
 static void end_call (OiCalls * self, gint code, const gchar * why);
@@ -113,12 +114,12 @@ add_history (OiCalls * self, Call * call)
 {
   HistoryEntry *entry = g_new0 (HistoryEntry, 1);
 
-  g_ptr_array_add (call->peer_uris, NULL);
   entry->id = call->id;
   entry->time = call->started;
   entry->mode = call->mode;
-  entry->peers = g_strdupv ((gchar **) call->peer_uris->pdata);
-  g_ptr_array_remove_index (call->peer_uris, call->peer_uris->len - 1);
+  entry->peers = g_new0 (gchar *, call->peer_uris->len + 1);
+  for (guint i = 0; i < call->peer_uris->len; i++)
+    entry->peers[i] = g_strdup (g_ptr_array_index (call->peer_uris, i));
   entry->answered = call->answered;
   entry->duration = call->answered_at ?
       (g_get_monotonic_time () - call->answered_at) / G_USEC_PER_SEC : 0;
@@ -388,7 +389,7 @@ queue_io_event (Peer * peer, const gchar * text)
   IoEvent *event = g_new0 (IoEvent, 1);
 
   /* peer->call->... is read on the main context only */
-  event->self = g_object_get_data (G_OBJECT (peer->signaller), "oi-calls");
+  event->self = peer->calls;
   event->peer_id = peer->id;
   event->text = g_strdup (text);
   g_idle_add_full (G_PRIORITY_DEFAULT, io_event_dispatch, event,
@@ -415,25 +416,25 @@ signaller_pad_added (GstElement * signaller, GstPad * pad, gpointer data)
 {
   Peer *peer = data;
   Call *call = peer->call;
-  OiCalls *self = g_object_get_data (G_OBJECT (signaller), "oi-calls");
+  OiCalls *self = peer->calls;
   g_autoptr (GstPad) speaker_pad = NULL;
   GstElement *sink;
   g_autoptr (GstPad) sink_pad = NULL;
 
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
-  g_mutex_lock (&self->lock);
   if (call->speaker)
     speaker_pad = gst_element_get_static_pad (call->speaker, "sink");
-  if (speaker_pad && !gst_pad_is_linked (speaker_pad)
-      && peer->role != ROLE_VIEWER
+  /* gst_pad_link() refuses a pad that is already linked: the first peer's
+   * audio wins without a lock of ours. */
+  if (speaker_pad && peer->role != ROLE_VIEWER
       && gst_pad_link (pad, speaker_pad) == GST_PAD_LINK_OK) {
-    g_mutex_unlock (&self->lock);
     g_info ("playing the audio of %s", peer->uri);
     return;
   }
   sink = gst_element_factory_make ("fakesink", NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  g_mutex_lock (&self->lock);
   g_ptr_array_add (peer->extra, gst_object_ref (sink));
   g_mutex_unlock (&self->lock);
   gst_bin_add (GST_BIN (call->pipeline), sink);
@@ -472,6 +473,7 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
   Peer *peer = g_new0 (Peer, 1);
 
   peer->id = ++self->next_peer_id;
+  peer->calls = self;
   peer->call = call;
   peer->uri = g_strdup (uri);
   peer->role = role;
@@ -487,7 +489,6 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
     return NULL;
   }
   gst_object_ref_sink (peer->signaller);
-  g_object_set_data (G_OBJECT (peer->signaller), "oi-calls", self);
   g_object_set (peer->signaller, "local-uri", self->config->door_uri,
       "display-name", self->config->name, "io-channel", TRUE,
       "recv-audio", role != ROLE_VIEWER, "recv-video", FALSE,
@@ -529,6 +530,8 @@ start_peer (Call * call, Peer * peer)
 static void
 remove_peer (OiCalls * self, Call * call, Peer * peer)
 {
+  g_autoptr (GPtrArray) extra = NULL;
+
   g_signal_handlers_disconnect_by_data (peer->signaller, peer);
   for (guint i = 0; i < peer->tee_pads->len; i++) {
     GstPad *tee_pad = g_ptr_array_index (peer->tee_pads, i);
@@ -546,16 +549,20 @@ remove_peer (OiCalls * self, Call * call, Peer * peer)
     gst_element_set_locked_state (peer->signaller, TRUE);
     gst_element_set_state (peer->signaller, GST_STATE_NULL);
     gst_bin_remove (GST_BIN (call->pipeline), peer->signaller);
+    /* The signaller is stopped: no pad-added adds to the list any more.
+     * The lock only guards the list, not the removal (which emits and
+     * posts). */
     g_mutex_lock (&self->lock);
-    for (guint i = 0; i < peer->extra->len; i++) {
-      GstElement *sink = g_ptr_array_index (peer->extra, i);
+    extra = g_steal_pointer (&peer->extra);
+    peer->extra = g_ptr_array_new_with_free_func (gst_object_unref);
+    g_mutex_unlock (&self->lock);
+    for (guint i = 0; i < extra->len; i++) {
+      GstElement *sink = g_ptr_array_index (extra, i);
 
       gst_element_set_locked_state (sink, TRUE);
       gst_element_set_state (sink, GST_STATE_NULL);
       gst_bin_remove (GST_BIN (call->pipeline), sink);
     }
-    g_ptr_array_set_size (peer->extra, 0);
-    g_mutex_unlock (&self->lock);
   }
 }
 
@@ -754,7 +761,6 @@ end_call (OiCalls * self, gint code, const gchar * why)
   for (guint i = 0; i < call->peers->len; i++)
     peer_free (g_ptr_array_index (call->peers, i));
   g_ptr_array_set_size (call->peers, 0);
-  g_ptr_array_set_free_func (call->peers, NULL);
   gst_clear_object (&call->pipeline);
   add_history (self, call);
   self->call = NULL;
@@ -1048,9 +1054,8 @@ mode_name (CallMode mode)
 }
 
 void
-oi_calls_add_state_json (OiCalls * self, gpointer json_builder)
+oi_calls_add_state_json (OiCalls * self, JsonBuilder * b)
 {
-  JsonBuilder *b = json_builder;
   Call *call = self->call;
 
   json_builder_set_member_name (b, "calls");
@@ -1096,9 +1101,8 @@ oi_calls_add_state_json (OiCalls * self, gpointer json_builder)
 }
 
 void
-oi_calls_add_history_json (OiCalls * self, gpointer json_builder)
+oi_calls_add_history_json (OiCalls * self, JsonBuilder * b)
 {
-  JsonBuilder *b = json_builder;
 
   json_builder_set_member_name (b, "calls");
   json_builder_begin_array (b);
