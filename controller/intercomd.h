@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "wspio.h"
@@ -123,7 +124,7 @@ void oi_io_free (OiIo * io);
 /* The current state as an io `state` message. */
 WspIoMessage *oi_io_get_state (OiIo * io);
 /* Adds "inputs" and "relays" objects to @builder. */
-void oi_io_add_state_json (OiIo * io, gpointer json_builder);
+void oi_io_add_state_json (OiIo * io, JsonBuilder * builder);
 /* A relay command from @who (a WSP address, "bell-button", ...) in call
  * @call_id (0: none): checks the policy, drives the relay, audits.
  * Returns TRUE if accepted; else sets @code and @description for an io
@@ -156,8 +157,8 @@ void oi_calls_incoming (OiCalls * calls, WspConnection * connection,
     const WspMessage * invite, const gchar * identity);
 void oi_calls_hangup_all (OiCalls * calls);
 /* Appends the calls array to @builder ("calls": [...]). */
-void oi_calls_add_state_json (OiCalls * calls, gpointer json_builder);
-void oi_calls_add_history_json (OiCalls * calls, gpointer json_builder);
+void oi_calls_add_state_json (OiCalls * calls, JsonBuilder * builder);
+void oi_calls_add_history_json (OiCalls * calls, JsonBuilder * builder);
 /* The snapshot of history entry @id, or NULL. */
 GBytes *oi_calls_get_snapshot (OiCalls * calls, guint id);
 /* Ends every call and waits for the pipeline to stop. */

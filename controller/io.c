@@ -157,11 +157,7 @@ set_state (OiIo * io, OiIoEventKind kind, const gchar * name,
     gboolean active, gint64 time, gboolean notify)
 {
   GHashTable *table = kind == OI_IO_INPUT ? io->input_state : io->relay_state;
-  gpointer old;
 
-  if (g_hash_table_lookup_extended (table, name, NULL, &old)
-      && GPOINTER_TO_INT (old) == active && !notify)
-    return;
   g_hash_table_insert (table, g_strdup (name), GINT_TO_POINTER (active));
   if (notify && io->func)
     io->func (kind, name, active, time, io->user_data);
@@ -435,9 +431,8 @@ oi_io_get_state (OiIo * io)
 }
 
 void
-oi_io_add_state_json (OiIo * io, gpointer json_builder)
+oi_io_add_state_json (OiIo * io, JsonBuilder * b)
 {
-  JsonBuilder *b = json_builder;
 
   json_builder_set_member_name (b, "inputs");
   json_builder_begin_object (b);

@@ -19,8 +19,6 @@ typedef struct
   OiCalls *calls;
   OiServer *server;
   gchar *door_token;
-  /* configs replaced at a reload, kept while anything may point at them */
-  GPtrArray *old_configs;
 } Intercomd;
 
 static void
@@ -60,10 +58,12 @@ on_reload (gpointer data)
         error->message);
     return G_SOURCE_CONTINUE;
   }
-  g_ptr_array_add (d->old_configs, d->config);
-  d->config = config;
+  /* The parts keep no pointer into the old config beyond these calls (the
+   * IO copied its settings at start; a running call copied its own). */
   oi_calls_set_config (d->calls, config);
   oi_server_set_config (d->server, config);
+  oi_config_free (d->config);
+  d->config = config;
   g_message ("reloaded %s (users, allow-lists, ring targets, media for the "
       "next call; the server and the GPIO lines need a restart)",
       d->config_path);
@@ -168,7 +168,6 @@ cleanup (Intercomd * d)
   g_clear_pointer (&d->io, oi_io_free);
   g_clear_pointer (&d->server, oi_server_free);
   g_clear_pointer (&d->config, oi_config_free);
-  g_clear_pointer (&d->old_configs, g_ptr_array_unref);
   g_clear_pointer (&d->loop, g_main_loop_unref);
   g_free (d->door_token);
   g_free (d->config_path);
@@ -217,8 +216,6 @@ main (int argc, char *argv[])
   if (debug)
     g_setenv ("G_MESSAGES_DEBUG", "intercomd intercomd-audit wsp", TRUE);
 
-  d.old_configs = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      oi_config_free);
   status = run (&d);
   cleanup (&d);
   gst_deinit ();
