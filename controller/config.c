@@ -392,16 +392,12 @@ validate (OiConfig * c, GStrv networks, GError ** error)
   return TRUE;
 }
 
-OiConfig *
-oi_config_load (const gchar * path, GError ** error)
+static OiConfig *
+load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
 {
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (OiConfig) c = g_new0 (OiConfig, 1);
   g_auto (GStrv) networks = NULL;
-  g_autofree gchar *port_text = NULL;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
-    return NULL;
   if (!check_known_keys (kf, error))
     return NULL;
   c->path = g_strdup (path);
@@ -470,6 +466,26 @@ oi_config_load (const gchar * path, GError ** error)
     return NULL;
 
   return g_steal_pointer (&c);
+}
+
+OiConfig *
+oi_config_load (const gchar * path, GError ** error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return NULL;
+  return load_key_file (kf, path, error);
+}
+
+OiConfig *
+oi_config_load_data (const gchar * data, gsize length, GError ** error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
+  if (!g_key_file_load_from_data (kf, data, length, G_KEY_FILE_NONE, error))
+    return NULL;
+  return load_key_file (kf, "(data)", error);
 }
 
 const OiUser *

@@ -91,6 +91,9 @@ typedef struct
 } OiConfig;
 
 OiConfig *oi_config_load (const gchar * path, GError ** error);
+/* The same from memory (the fuzzer); @path in the result is "(data)". */
+OiConfig *oi_config_load_data (const gchar * data, gsize length,
+    GError ** error);
 void oi_config_free (OiConfig * config);
 const OiUser *oi_config_find_user (const OiConfig * config,
     const gchar * name);
