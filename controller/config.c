@@ -6,7 +6,9 @@
 
 #include "intercomd.h"
 
+#include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CONFIG_ERROR (g_quark_from_static_string ("intercomd-config-error"))
 
@@ -17,8 +19,9 @@ static const struct
   const gchar *keys[16];
 } known_keys[] = {
   {"station", {"host", "door", "name", "state-dir", NULL}},
-  {"server", {"address", "port", "certificate", "private-key", "web-root",
-              "pipelines", NULL}},
+  {"server", {"address", "port", "tls", "certificate", "private-key",
+              "web-root", "pipelines", "session-idle", "session-lifetime",
+              NULL}},
   {"media", {"pipeline", "video-device", "audio-source-device",
               "audio-sink-device", "width", "height", "framerate", "bitrate",
               "codecs", "echo-cancel", NULL}},
@@ -26,6 +29,8 @@ static const struct
               "door-pulse", "max-pulse", "bell-relay", NULL}},
   {"calls", {"ring", "ring-timeout", "max-call", "allow-callers",
               "allow-networks", NULL}},
+  {"limits", {"sockets-per-address", "sockets", "peers", "login-failures",
+              "login-delay", "login-max-delay", NULL}},
   {"ice", {"stun", "turn", "local-addresses", NULL}},
 };
 
@@ -43,6 +48,20 @@ user_free (gpointer data)
   g_free (user->name);
   g_free (user->password_hash);
   g_free (user);
+}
+
+static void
+peer_free (gpointer data)
+{
+  OiPeer *peer = data;
+
+  g_free (peer->name);
+  g_free (peer->host);
+  if (peer->token)
+    sodium_memzero (peer->token, strlen (peer->token));
+  g_free (peer->token);
+  g_free (peer->certificate);
+  g_free (peer);
 }
 
 void
@@ -78,6 +97,9 @@ oi_config_free (OiConfig * c)
   g_free (c->turn);
   g_free (c->local_addresses);
   g_clear_pointer (&c->users, g_ptr_array_unref);
+  g_clear_pointer (&c->peers, g_ptr_array_unref);
+  g_free (c->users_path);
+  g_free (c->users_stamp);
   g_free (c);
 }
 
@@ -241,9 +263,14 @@ check_known_keys (GKeyFile * kf, GError ** error)
     g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
     const gchar *const *known = NULL;
     static const gchar *const user_keys[] = { "password-hash", NULL };
+    static const gchar *const peer_keys[] = { "host", "token", "certificate",
+      NULL
+    };
 
     if (g_str_has_prefix (groups[g], "user ")) {
       known = user_keys;
+    } else if (g_str_has_prefix (groups[g], "peer ")) {
+      known = peer_keys;
     } else {
       for (guint i = 0; i < G_N_ELEMENTS (known_keys); i++)
         if (g_str_equal (known_keys[i].group, groups[g]))
@@ -260,8 +287,10 @@ check_known_keys (GKeyFile * kf, GError ** error)
   return TRUE;
 }
 
+/* [user NAME] groups, of the config or of the users file. */
 static gboolean
-load_users (GKeyFile * kf, OiConfig * c, GError ** error)
+load_users (GKeyFile * kf, OiConfig * c, gboolean users_file,
+    GError ** error)
 {
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
 
@@ -278,10 +307,116 @@ load_users (GKeyFile * kf, OiConfig * c, GError ** error)
     if (hash == NULL || !g_str_has_prefix (hash, "$argon2id$"))
       return fail (error, groups[g], "password-hash", "an argon2id hash is "
           "required (intercomd --hash-password)");
+    if (oi_config_find_user (c, name)) {
+      g_set_error (error, CONFIG_ERROR, 0, "[user %s]: defined twice (the "
+          "config and %s)", name, c->users_path);
+      return FALSE;
+    }
     user = g_new0 (OiUser, 1);
     user->name = g_strdup (name);
     user->password_hash = g_steal_pointer (&hash);
+    user->in_users_file = users_file;
     g_ptr_array_add (c->users, user);
+  }
+  return TRUE;
+}
+
+/* The users file's identity: a change of any of these is a new file. */
+static gchar *
+users_stamp (const gchar * path)
+{
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    return g_strdup ("none");
+  return g_strdup_printf ("%llu:%llu:%lld.%09ld:%lld",
+      (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
+      (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+      (long long) st.st_size);
+}
+
+/* <state-dir>/users.conf: the users the `intercomd --add-user` family
+ * manages; only [user NAME] groups. Missing is empty. */
+static gboolean
+load_users_file (OiConfig * c, GError ** error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) groups = NULL;
+
+  c->users_path = g_build_filename (c->state_dir, "users.conf", NULL);
+  c->users_stamp = users_stamp (c->users_path);
+  if (!g_key_file_load_from_file (kf, c->users_path, G_KEY_FILE_NONE,
+          &local)) {
+    if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      return TRUE;
+    g_set_error (error, CONFIG_ERROR, 0, "%s: %s", c->users_path,
+        local->message);
+    return FALSE;
+  }
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint g = 0; groups[g]; g++) {
+    g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+
+    if (!g_str_has_prefix (groups[g], "user ")) {
+      g_set_error (error, CONFIG_ERROR, 0, "%s: [%s]: only [user NAME] "
+          "groups belong here", c->users_path, groups[g]);
+      return FALSE;
+    }
+    for (guint k = 0; keys && keys[k]; k++)
+      if (!g_str_equal (keys[k], "password-hash")) {
+        g_set_error (error, CONFIG_ERROR, 0, "%s: [%s] %s: unknown key",
+            c->users_path, groups[g], keys[k]);
+        return FALSE;
+      }
+  }
+  return load_users (kf, c, TRUE, error);
+}
+
+static gboolean
+token_is_valid (const gchar * token)
+{
+  if (strlen (token) < 32 || strlen (token) > 256)
+    return FALSE;
+  for (const gchar * p = token; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("-_.~", *p))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+load_peers (GKeyFile * kf, OiConfig * c, GError ** error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint g = 0; groups[g]; g++) {
+    g_autofree gchar *probe = NULL;
+    OiPeer *peer;
+
+    if (!g_str_has_prefix (groups[g], "peer "))
+      continue;
+    peer = g_new0 (OiPeer, 1);
+    peer->name = g_strdup (groups[g] + 5);
+    g_ptr_array_add (c->peers, peer);
+    if (!get_string (kf, groups[g], "host", NULL, &peer->host, error)
+        || !get_string (kf, groups[g], "token", NULL, &peer->token, error)
+        || !get_string (kf, groups[g], "certificate", NULL,
+            &peer->certificate, error))
+      return FALSE;
+    if (peer->host == NULL)
+      return fail (error, groups[g], "host", "required (host[:port])");
+    probe = g_strdup_printf ("x@%s", peer->host);
+    if (!wsp_address_is_valid (probe))
+      return fail (error, groups[g], "host", "\"%s\" is not a host[:port]",
+          peer->host);
+    if (peer->token == NULL || !token_is_valid (peer->token))
+      return fail (error, groups[g], "token", "32 to 256 characters of "
+          "A-Z a-z 0-9 - _ . ~ are required (e.g. from: head -c 32 "
+          "/dev/urandom | base64 | tr '+/' '-_' | tr -d =)");
+    if (peer->certificate && !g_file_test (peer->certificate,
+            G_FILE_TEST_IS_REGULAR))
+      return fail (error, groups[g], "certificate", "%s: no such file",
+          peer->certificate);
   }
   return TRUE;
 }
@@ -302,6 +437,9 @@ chip_present (void)
 static gboolean
 validate (OiConfig * c, GStrv networks, GError ** error)
 {
+  GStrvBuilder *local_users;
+  g_auto (GStrv) all_users = NULL;
+
   /* Identity */
   if (c->host == NULL) {
     /* Default: this machine's name and the server's port. */
@@ -322,6 +460,43 @@ validate (OiConfig * c, GStrv networks, GError ** error)
       return FALSE;
     }
   }
+  /* ring and allow-callers, when absent: every user of this station. */
+  local_users = g_strv_builder_new ();
+  for (guint i = 0; i < c->users->len; i++) {
+    g_autofree gchar *uri = g_strdup_printf ("%s@%s",
+        ((OiUser *) g_ptr_array_index (c->users, i))->name, c->host);
+
+    g_strv_builder_add (local_users, uri);
+  }
+  all_users = g_strv_builder_end (local_users);
+  g_strv_builder_unref (local_users);
+  if (c->ring == NULL)
+    c->ring = g_strdupv (all_users);
+  if (c->allow_callers == NULL)
+    c->allow_callers = g_strdupv (all_users);
+
+  for (guint i = 0; i < c->peers->len; i++) {
+    OiPeer *peer = g_ptr_array_index (c->peers, i);
+    g_autofree gchar *group = g_strdup_printf ("peer %s", peer->name);
+    g_autofree gchar *probe = g_strdup_printf ("x@%s", peer->host);
+    g_autofree gchar *own = g_strdup_printf ("x@%s", c->host);
+
+    if (wsp_address_equal (probe, own))
+      return fail (error, group, "host", "\"%s\" is this station",
+          peer->host);
+    for (guint j = 0; j < i; j++) {
+      OiPeer *other = g_ptr_array_index (c->peers, j);
+      g_autofree gchar *other_probe = g_strdup_printf ("x@%s", other->host);
+
+      if (wsp_address_equal (probe, other_probe))
+        return fail (error, group, "host", "\"%s\" is also [peer %s]",
+            peer->host, other->name);
+      if (g_str_equal (peer->token, other->token))
+        return fail (error, group, "token", "the same as [peer %s]'s: each "
+            "peer needs its own", other->name);
+    }
+  }
+
   for (guint i = 0; c->ring[i]; i++)
     if (!wsp_address_is_valid (c->ring[i]))
       return fail (error, "calls", "ring", "\"%s\" is not a WSP address",
@@ -402,6 +577,7 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
     return NULL;
   c->path = g_strdup (path);
   c->users = g_ptr_array_new_with_free_func (user_free);
+  c->peers = g_ptr_array_new_with_free_func (peer_free);
   c->allow_networks = g_ptr_array_new_with_free_func (g_object_unref);
 
   if (!get_string (kf, "station", "host", NULL, &c->host, error)
@@ -411,6 +587,11 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           &c->state_dir, error)
       || !get_string (kf, "server", "address", "0.0.0.0", &c->address, error)
       || !get_uint (kf, "server", "port", 8443, 1, 65535, &c->port, error)
+      || !get_bool (kf, "server", "tls", TRUE, &c->tls, error)
+      || !get_uint (kf, "server", "session-idle", 7 * 86400, 5, 365 * 86400,
+          &c->session_idle, error)
+      || !get_uint (kf, "server", "session-lifetime", 30 * 86400, 5,
+          365 * 86400, &c->session_lifetime, error)
       || !get_string (kf, "server", "certificate", NULL, &c->certificate,
           error)
       || !get_string (kf, "server", "private-key", NULL, &c->private_key,
@@ -446,20 +627,34 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
       || !get_uint (kf, "gpio", "max-pulse", 5000, 1, 60000, &c->max_pulse,
           error)
       || !get_bool (kf, "gpio", "bell-relay", TRUE, &c->bell_relay, error)
-      || !get_list (kf, "calls", "ring", NULL, &c->ring, error)
+      || (g_key_file_has_key (kf, "calls", "ring", NULL)
+          && !get_list (kf, "calls", "ring", NULL, &c->ring, error))
       || !get_uint (kf, "calls", "ring-timeout", 30, 1, 600,
           &c->ring_timeout, error)
       || !get_uint (kf, "calls", "max-call", 600, 10, 86400, &c->max_call,
           error)
-      || !get_list (kf, "calls", "allow-callers", NULL, &c->allow_callers,
-          error)
+      || (g_key_file_has_key (kf, "calls", "allow-callers", NULL)
+          && !get_list (kf, "calls", "allow-callers", NULL,
+              &c->allow_callers, error))
       || !get_list (kf, "calls", "allow-networks", "127.0.0.0/8,::1/128",
           &networks, error)
+      || !get_uint (kf, "limits", "sockets-per-address", 8, 1, 10000,
+          &c->max_sockets_per_address, error)
+      || !get_uint (kf, "limits", "sockets", 64, 1, 10000, &c->max_sockets, error)
+      || !get_uint (kf, "limits", "peers", 4, 1, 16, &c->max_peers, error)
+      || !get_uint (kf, "limits", "login-failures", 3, 0, 100,
+          &c->login_failures, error)
+      || !get_uint (kf, "limits", "login-delay", 1, 1, 3600, &c->login_delay,
+          error)
+      || !get_uint (kf, "limits", "login-max-delay", 300, 1, 86400,
+          &c->login_max_delay, error)
       || !get_string (kf, "ice", "stun", NULL, &c->stun, error)
       || !get_string (kf, "ice", "turn", NULL, &c->turn, error)
       || !get_string (kf, "ice", "local-addresses", NULL,
           &c->local_addresses, error)
-      || !load_users (kf, c, error))
+      || !load_users (kf, c, FALSE, error)
+      || !load_users_file (c, error)
+      || !load_peers (kf, c, error))
     return NULL;
 
   if (!validate (c, networks, error))
@@ -539,4 +734,44 @@ oi_config_user_names (const OiConfig * config)
   names = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return names;
+}
+
+const OiPeer *
+oi_config_find_peer_by_token (const OiConfig * config, const gchar * token)
+{
+  const OiPeer *found = NULL;
+  gsize len = strlen (token);
+
+  /* Every peer is compared, in constant time each. */
+  for (guint i = 0; i < config->peers->len; i++) {
+    const OiPeer *peer = g_ptr_array_index (config->peers, i);
+
+    if (strlen (peer->token) == len
+        && sodium_memcmp (peer->token, token, len) == 0)
+      found = peer;
+  }
+  return found;
+}
+
+const OiPeer *
+oi_config_find_peer_by_host (const OiConfig * config, const gchar * host)
+{
+  g_autofree gchar *probe = g_strdup_printf ("x@%s", host);
+
+  for (guint i = 0; i < config->peers->len; i++) {
+    const OiPeer *peer = g_ptr_array_index (config->peers, i);
+    g_autofree gchar *peer_probe = g_strdup_printf ("x@%s", peer->host);
+
+    if (wsp_address_equal (probe, peer_probe))
+      return peer;
+  }
+  return NULL;
+}
+
+gboolean
+oi_config_users_changed (const OiConfig * config)
+{
+  g_autofree gchar *stamp = users_stamp (config->users_path);
+
+  return !g_str_equal (stamp, config->users_stamp);
 }

@@ -17,8 +17,10 @@ G_BEGIN_DECLS
 
 /* sysexits.h */
 #define OI_EXIT_USAGE 64
+#define OI_EXIT_DATAERR 65
 #define OI_EXIT_UNAVAILABLE 69
 #define OI_EXIT_SOFTWARE 70
+#define OI_EXIT_CANTCREAT 73
 #define OI_EXIT_CONFIG 78
 
 /* config.c */
@@ -27,7 +29,17 @@ typedef struct
 {
   gchar *name;
   gchar *password_hash;
+  gboolean in_users_file;       /* else a [user NAME] group of the config */
 } OiUser;
+
+/* Another station this one calls and takes calls from ([peer NAME]). */
+typedef struct
+{
+  gchar *name;
+  gchar *host;                  /* host[:port] of its WSP addresses */
+  gchar *token;                 /* bearer token, both ways */
+  gchar *certificate;           /* pinned PEM, or NULL: the system CAs */
+} OiPeer;
 
 /* A name=offset line map ("bell=17,in1=27"). */
 typedef struct
@@ -54,6 +66,8 @@ typedef struct
   gchar *private_key;
   gchar *web_root;
   gchar *pipelines_dir;
+  gboolean tls;
+  guint session_idle, session_lifetime;         /* s */
 
   /* [media] */
   gchar *pipeline;              /* test | hardware (auto resolved) */
@@ -82,12 +96,19 @@ typedef struct
   gchar **allow_callers;
   GPtrArray *allow_networks;    /* GInetAddressMask */
 
+  /* [limits] */
+  guint max_sockets_per_address, max_sockets, max_peers;
+  guint login_failures, login_delay, login_max_delay;   /* -, s, s */
+
   /* [ice] */
   gchar *stun;
   gchar *turn;
   gchar *local_addresses;
 
-  GPtrArray *users;             /* OiUser */
+  GPtrArray *users;             /* OiUser: the config's, then the file's */
+  GPtrArray *peers;             /* OiPeer */
+  gchar *users_path;            /* <state-dir>/users.conf */
+  gchar *users_stamp;           /* that file's identity when read */
 } OiConfig;
 
 OiConfig *oi_config_load (const gchar * path, GError ** error);
@@ -102,6 +123,15 @@ const OiLine *oi_config_find_line (GArray * lines, const gchar * name);
  * allow-networks). */
 gboolean oi_config_caller_allowed (const OiConfig * config,
     const gchar * uri, GSocketAddress * address);
+/* The peer station whose bearer token is @token (constant time), or
+ * NULL. */
+const OiPeer *oi_config_find_peer_by_token (const OiConfig * config,
+    const gchar * token);
+/* The peer station at @host (host[:port]), or NULL. */
+const OiPeer *oi_config_find_peer_by_host (const OiConfig * config,
+    const gchar * host);
+/* Whether the users file changed since @config read it. */
+gboolean oi_config_users_changed (const OiConfig * config);
 /* The user names, NULL-terminated (for the router). */
 gchar **oi_config_user_names (const OiConfig * config);
 
@@ -139,6 +169,10 @@ gboolean oi_io_is_simulated (OiIo * io);
  * simulated chip. */
 gboolean oi_io_sim_set_input (OiIo * io, const gchar * name,
     gboolean active);
+/* With the simulated chip: adds one object per relay, read from the chip
+ * itself: {"active", "changes" (output changes since the chip was made),
+ * "changed" (µs since the epoch of the last change, 0: never)}. */
+void oi_io_add_sim_relays_json (OiIo * io, JsonBuilder * builder);
 /* Writes an audit line (log and <state-dir>/audit.log). */
 void oi_io_audit (OiIo * io, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -171,8 +205,13 @@ void oi_calls_shutdown (OiCalls * calls);
 
 typedef struct _OiServer OiServer;
 
+/* Called when the users file changed since the config was read (seen at
+ * a login or a request): the daemon reloads its config. */
+typedef void (*OiServerUsersFunc) (gpointer user_data);
+
 OiServer *oi_server_new (const OiConfig * config, OiIo * io,
-    OiCalls * calls, const gchar * door_token, GError ** error);
+    OiCalls * calls, const gchar * door_token, OiServerUsersFunc users_changed,
+    gpointer user_data, GError ** error);
 void oi_server_free (OiServer * server);
 void oi_server_set_config (OiServer * server, const OiConfig * config);
 /* The URL to print ("https://127.0.0.1:8443/"). */

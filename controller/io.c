@@ -40,6 +40,9 @@ struct _OiIo
   GHashTable *relay_state;
 
   OiGpioSimChip *sim;
+  gulong sim_handler;
+  GMutex sim_lock;
+  gint64 sim_changed[OI_GPIO_SIM_CHIP_N_LINES]; /* µs since the epoch */
   OiIoEventFunc func;
   gpointer user_data;
 };
@@ -350,6 +353,22 @@ start_pipeline (OiIo * io, GError ** error)
   return TRUE;
 }
 
+/* The simulated chip's own record of an output change (any thread): when,
+ * on the wall clock, for GET /api/v1/sim/relays. */
+static void
+on_sim_output_changed (OiGpioSimChip * chip, guint offset, gboolean level,
+    guint64 timestamp, gpointer data)
+{
+  OiIo *io = data;
+  gint64 ago = g_get_monotonic_time () - (gint64) (timestamp / 1000);
+
+  if (offset >= OI_GPIO_SIM_CHIP_N_LINES)
+    return;
+  g_mutex_lock (&io->sim_lock);
+  io->sim_changed[offset] = g_get_real_time () - MAX (ago, 0);
+  g_mutex_unlock (&io->sim_lock);
+}
+
 OiIo *
 oi_io_new (const OiConfig * config, OiIoEventFunc func, gpointer user_data,
     GError ** error)
@@ -379,9 +398,13 @@ oi_io_new (const OiConfig * config, OiIoEventFunc func, gpointer user_data,
   for (guint i = 0; i < io->relays->len; i++)
     set_state (io, OI_IO_RELAY, g_array_index (io->relays, OiLine, i).name,
         FALSE, 0, FALSE);
-  if (g_str_equal (io->chip, "sim") || g_str_has_prefix (io->chip, "sim:"))
+  g_mutex_init (&io->sim_lock);
+  if (g_str_equal (io->chip, "sim") || g_str_has_prefix (io->chip, "sim:")) {
     io->sim = oi_gpio_sim_chip_get (io->chip[3] == ':' ? io->chip + 4 :
         "sim");
+    io->sim_handler = g_signal_connect (io->sim, "output-changed",
+        G_CALLBACK (on_sim_output_changed), io);
+  }
 
   if (!start_pipeline (io, error)) {
     oi_io_free (io);
@@ -398,7 +421,10 @@ oi_io_free (OiIo * io)
   if (io->restart_id)
     g_source_remove (io->restart_id);
   stop_pipeline (io);
+  if (io->sim)
+    g_signal_handler_disconnect (io->sim, io->sim_handler);
   g_clear_object (&io->sim);
+  g_mutex_clear (&io->sim_lock);
   g_hash_table_unref (io->input_state);
   g_hash_table_unref (io->relay_state);
   free_lines (io->inputs);
@@ -472,4 +498,31 @@ oi_io_sim_set_input (OiIo * io, const gchar * name, gboolean active)
   oi_gpio_sim_chip_set_input (io->sim, line->offset,
       active != io->active_low);
   return TRUE;
+}
+
+void
+oi_io_add_sim_relays_json (OiIo * io, JsonBuilder * b)
+{
+  g_return_if_fail (io->sim != NULL);
+
+  for (guint i = 0; i < io->relays->len; i++) {
+    const OiLine *line = &g_array_index (io->relays, OiLine, i);
+    gint64 changed = 0;
+
+    g_mutex_lock (&io->sim_lock);
+    if (line->offset < OI_GPIO_SIM_CHIP_N_LINES)
+      changed = io->sim_changed[line->offset];
+    g_mutex_unlock (&io->sim_lock);
+    json_builder_set_member_name (b, line->name);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "active");
+    json_builder_add_boolean_value (b,
+        oi_gpio_sim_chip_get_level (io->sim, line->offset) != io->active_low);
+    json_builder_set_member_name (b, "changes");
+    json_builder_add_int_value (b,
+        oi_gpio_sim_chip_get_output_changes (io->sim, line->offset));
+    json_builder_set_member_name (b, "changed");
+    json_builder_add_int_value (b, changed);
+    json_builder_end_object (b);
+  }
 }

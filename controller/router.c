@@ -390,6 +390,34 @@ call_socket_lost (RouterCall * call, RouterSocket * socket)
 
 /* ---- First messages ------------------------------------------------------ */
 
+static gboolean
+identity_is_valid (const gchar * identity)
+{
+  g_autofree gchar *probe = NULL;
+
+  if (!g_str_has_prefix (identity, "*@"))
+    return wsp_address_is_valid (identity);
+  probe = g_strdup_printf ("x%s", identity + 1);
+  return wsp_address_is_valid (probe);
+}
+
+/* Whether @uri is @identity: the same address, or for a peer station's
+ * identity "*@host" any address at that host. */
+static gboolean
+identity_matches (const gchar * identity, const gchar * uri)
+{
+  const gchar *at;
+  g_autofree gchar *candidate = NULL;
+
+  if (!g_str_has_prefix (identity, "*@"))
+    return wsp_address_equal (uri, identity);
+  at = strchr (uri, '@');
+  if (at == NULL || at == uri)
+    return FALSE;
+  candidate = g_strdup_printf ("%.*s%s", (int) (at - uri), uri, identity + 1);
+  return wsp_address_equal (uri, candidate);
+}
+
 static void
 handle_register (RouterSocket * socket, const WspMessage * message)
 {
@@ -398,7 +426,9 @@ handle_register (RouterSocket * socket, const WspMessage * message)
   g_autofree gchar *user = NULL;
   GPtrArray *sockets;
 
-  if (!wsp_address_equal (message->registration.uri, socket->identity)) {
+  /* a peer station's socket has no address of its own to register */
+  if (g_str_has_prefix (socket->identity, "*@")
+      || !wsp_address_equal (message->registration.uri, socket->identity)) {
     socket_refuse (socket, WSP_BYE_FORBIDDEN, "Not your address");
     return;
   }
@@ -446,7 +476,7 @@ handle_invite (RouterSocket * socket, const WspMessage * invite)
   g_autoptr (GPtrArray) registered = NULL;
   RouterCall *call;
 
-  if (!wsp_address_equal (invite->invite.caller.uri, socket->identity)) {
+  if (!identity_matches (socket->identity, invite->invite.caller.uri)) {
     socket_refuse (socket, WSP_BYE_FORBIDDEN, "Caller is not you");
     return;
   }
@@ -686,7 +716,7 @@ oi_router_accept (OiRouter * router, WspConnection * connection,
 
   g_return_if_fail (router != NULL);
   g_return_if_fail (WSP_IS_CONNECTION (connection));
-  g_return_if_fail (identity != NULL && wsp_address_is_valid (identity));
+  g_return_if_fail (identity != NULL && identity_is_valid (identity));
 
   address = wsp_connection_get_remote_address (connection);
   if (address != NULL)

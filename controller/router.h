@@ -10,7 +10,8 @@
  *   and a known user of this station (404); the reply is `registered` and
  *   the socket waits for one call. A `bye` or a close while waiting drops
  *   the registration; anything else gets `bye` 400.
- * - `invite`: `caller.uri` must be the identity (403); the callee must be
+ * - `invite`: `caller.uri` must be the identity (403; a peer station's:
+ *   at its host); the callee must be
  *   on this station's host (404: no federation yet). The door's user goes
  *   to the door callback. Otherwise an unknown user gets 404, one with no
  *   registered socket 480, and the invite (options included) goes to every
@@ -100,7 +101,9 @@ void oi_router_set_first_message_timeout (OiRouter * router, guint ms);
 
 /* Takes a newly accepted socket (from a WspAcceptFunc) whose authenticated
  * identity is @identity: "alice@host" for a logged-in browser, "door@host"
- * for the door's own signaller. Takes its own reference. */
+ * for the door's own signaller, "*@other-host" for another station (a
+ * [peer] with its bearer token): its invites may carry any caller.uri at
+ * that host, and it cannot register. Takes its own reference. */
 void oi_router_accept (OiRouter * router, WspConnection * connection,
     const gchar * identity);
 

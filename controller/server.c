@@ -3,20 +3,33 @@
  * WSP endpoint (docs/intercomd.md). */
 
 #include "intercomd.h"
+#include "backoff.h"
 #include "router.h"
+#include "tls.h"
 
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <string.h>
 
 #define SESSION_COOKIE "oi_session"
-#define SESSION_LIFETIME_S (12 * 3600)
+#define CSRF_HEADER "X-CSRF-Token"
+#define STATUS_TOO_MANY_REQUESTS 429   /* RFC 6585; libsoup 3.2 has no name */
 #define MAX_BODY 4096
+/* Sessions of one user; a new login past this ends the least used one. */
+#define MAX_SESSIONS_PER_USER 16
+#define PRUNE_INTERVAL_S 60
+/* Password checks at once (argon2id takes 64 MiB each), and per client. */
+#define MAX_LOGINS_RUNNING 2
+/* Login failure records kept per table (clients, user names). */
+#define MAX_LOGIN_RECORDS 4096
+#define LOGIN_FORGET_MS (24 * 3600 * 1000)
 
 typedef struct
 {
   gchar *user;
-  gint64 expires;               /* monotonic, µs */
+  gchar *password_hash;         /* at login: a new password ends it */
+  gchar *csrf;
+  gint64 created, last_used;    /* monotonic, µs */
 } Session;
 
 struct _OiServer
@@ -25,9 +38,21 @@ struct _OiServer
   OiIo *io;
   OiCalls *calls;
   gchar *door_token;
+  OiServerUsersFunc users_changed;
+  gpointer users_changed_data;
   SoupServer *soup;
   OiRouter *router;
+  gchar *fingerprint;           /* NULL without TLS */
   GHashTable *sessions;         /* token -> Session */
+  guint prune_id;
+
+  OiBackoff *login_by_address;
+  OiBackoff *login_by_user;
+  GHashTable *logins_by_address;        /* address -> running checks */
+  guint logins_running;
+
+  GHashTable *sockets_by_address;       /* address -> open /wsp sockets */
+  GHashTable *sockets;          /* WspConnection -> its address */
 };
 
 static void
@@ -36,7 +61,40 @@ session_free (gpointer data)
   Session *session = data;
 
   g_free (session->user);
+  g_free (session->password_hash);
+  g_free (session->csrf);
   g_free (session);
+}
+
+/* The peer's IP address as text ("?" if it has none). A forwarded-for
+ * header never stands in for it. */
+static gchar *
+remote_ip (SoupServerMessage * msg)
+{
+  GSocketAddress *address = soup_server_message_get_remote_address (msg);
+
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("?");
+  return g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (address)));
+}
+
+static void
+counter_add (GHashTable * counters, const gchar * key, gint delta)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
+
+  count += delta;
+  if (count == 0)
+    g_hash_table_remove (counters, key);
+  else
+    g_hash_table_insert (counters, g_strdup (key), GUINT_TO_POINTER (count));
+}
+
+static guint
+counter_get (GHashTable * counters, const gchar * key)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
 }
 
 /* Responses */
@@ -65,7 +123,8 @@ respond_node (SoupServerMessage * msg, guint status, JsonNode * node)
 
   len = strlen (text);
   set_security_headers (msg);
-  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_status (msg, status,
+      status == STATUS_TOO_MANY_REQUESTS ? "Too Many Requests" : NULL);
   soup_server_message_set_response (msg, "application/json",
       SOUP_MEMORY_TAKE, text, len);
 }
@@ -110,15 +169,67 @@ new_token (void)
   return hex;
 }
 
-/* The logged-in user of @msg, or NULL. */
-static const gchar *
-session_user (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
+/* Whether @session may go on at @now: not idle or old past the limits,
+ * its user still there with the same password. */
+static gboolean
+session_valid (OiServer * self, Session * session, gint64 now)
+{
+  const OiUser *user = oi_config_find_user (self->config, session->user);
+
+  return now - session->last_used <=
+      (gint64) self->config->session_idle * G_USEC_PER_SEC
+      && now - session->created <=
+      (gint64) self->config->session_lifetime * G_USEC_PER_SEC
+      && user != NULL && g_str_equal (user->password_hash,
+      session->password_hash);
+}
+
+static void
+prune_sessions (OiServer * self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  Session *session;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & session))
+    if (!session_valid (self, session, now)) {
+      g_message ("session of %s ended (expired, removed or new password)",
+          session->user);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+static gboolean
+prune_timer (gpointer data)
+{
+  OiServer *self = data;
+
+  prune_sessions (self);
+  oi_backoff_prune (self->login_by_address, g_get_monotonic_time ());
+  oi_backoff_prune (self->login_by_user, g_get_monotonic_time ());
+  return G_SOURCE_CONTINUE;
+}
+
+/* The users file changed (intercomd --add-user...): the daemon reloads its
+ * config, which ends the sessions it invalidates. */
+static void
+check_users (OiServer * self)
+{
+  if (self->users_changed && oi_config_users_changed (self->config))
+    self->users_changed (self->users_changed_data);
+}
+
+/* The session of @msg, or NULL. */
+static Session *
+find_session (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
 {
   const gchar *header = soup_message_headers_get_list
       (soup_server_message_get_request_headers (msg), "Cookie");
   g_autoptr (GHashTable) cookies = NULL;
   const gchar *token;
   Session *session;
+  gint64 now = g_get_monotonic_time ();
 
   if (header == NULL)
     return NULL;
@@ -127,20 +238,88 @@ session_user (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
   if (token == NULL || !(session = g_hash_table_lookup (self->sessions,
               token)))
     return NULL;
-  if (session->expires < g_get_monotonic_time ()
-      || !oi_config_find_user (self->config, session->user)) {
-    /* expired, or the user was removed at a reload */
+  if (!session_valid (self, session, now)) {
+    g_message ("session of %s ended (expired, removed or new password)",
+        session->user);
     g_hash_table_remove (self->sessions, token);
     return NULL;
   }
+  session->last_used = now;
   if (token_out)
     *token_out = g_strdup (token);
-  return session->user;
+  return session;
+}
+
+/* A new session for @user; past MAX_SESSIONS_PER_USER the least recently
+ * used one of theirs ends. Returns its token. */
+static gchar *
+add_session (OiServer * self, const gchar * user, const gchar * hash)
+{
+  Session *session, *oldest = NULL;
+  const gchar *oldest_token = NULL;
+  GHashTableIter iter;
+  const gchar *token;
+  guint count = 0;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) & token,
+          (gpointer *) & session)) {
+    if (!g_str_equal (session->user, user))
+      continue;
+    count++;
+    if (oldest == NULL || session->last_used < oldest->last_used) {
+      oldest = session;
+      oldest_token = token;
+    }
+  }
+  if (count >= MAX_SESSIONS_PER_USER) {
+    g_message ("%s has %u sessions: the least used one ends", user, count);
+    g_hash_table_remove (self->sessions, oldest_token);
+  }
+
+  session = g_new0 (Session, 1);
+  session->user = g_strdup (user);
+  session->password_hash = g_strdup (hash);
+  session->csrf = new_token ();
+  session->created = session->last_used = g_get_monotonic_time ();
+  token = new_token ();
+  g_hash_table_insert (self->sessions, (gchar *) token, session);
+  return g_strdup (token);
+}
+
+/* A browser sends Origin with every POST and WebSocket: one that is not
+ * this station's own is another site's page (CSRF, cross-site WebSocket
+ * hijacking). Clients that send none (tools, other stations) pass. */
+static gboolean
+origin_ok (OiServer * self, SoupServerMessage * msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const gchar *origin = soup_message_headers_get_one (headers, "Origin");
+  const gchar *host = soup_message_headers_get_one (headers, "Host");
+  g_autofree gchar *own = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+  if (host == NULL)
+    return FALSE;
+  own = g_strdup_printf ("%s://%s", self->config->tls ? "https" : "http",
+      host);
+  return g_ascii_strcasecmp (origin, own) == 0;
+}
+
+static gboolean
+csrf_ok (Session * session, SoupServerMessage * msg)
+{
+  const gchar *token = soup_message_headers_get_one
+      (soup_server_message_get_request_headers (msg), CSRF_HEADER);
+
+  return token != NULL && strlen (token) == strlen (session->csrf)
+      && sodium_memcmp (token, session->csrf, strlen (token)) == 0;
 }
 
 static void
-set_session_cookie (SoupServerMessage * msg, const gchar * value,
-    gint max_age)
+set_session_cookie (OiServer * self, SoupServerMessage * msg,
+    const gchar * value, gint max_age)
 {
   /* host-only (no Domain), HTTPS only, not for scripts, not cross-site */
   SoupCookie *cookie = soup_cookie_new (SESSION_COOKIE, value, "", "/",
@@ -148,7 +327,7 @@ set_session_cookie (SoupServerMessage * msg, const gchar * value,
   g_autofree gchar *header = NULL;
 
   soup_cookie_set_http_only (cookie, TRUE);
-  soup_cookie_set_secure (cookie, TRUE);
+  soup_cookie_set_secure (cookie, self->config->tls);
   soup_cookie_set_same_site_policy (cookie, SOUP_SAME_SITE_POLICY_STRICT);
   header = soup_cookie_to_set_cookie_header (cookie);
   soup_message_headers_append (soup_server_message_get_response_headers
@@ -163,6 +342,7 @@ typedef struct
 {
   OiServer *self;
   SoupServerMessage *msg;
+  gchar *address;
   gchar *user;
   gchar *password;
   gchar *hash;
@@ -174,6 +354,7 @@ login_free (gpointer data)
   Login *login = data;
 
   g_object_unref (login->msg);
+  g_free (login->address);
   g_free (login->user);
   if (login->password) {
     sodium_memzero (login->password, strlen (login->password));
@@ -188,11 +369,23 @@ login_verify (GTask * task, gpointer source, gpointer data,
     GCancellable * cancellable)
 {
   Login *login = data;
-  /* An unknown user costs the same as a wrong password. */
-  static const gchar dummy[] =
-      "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-      "n6Mt3l1q8K0mKJ3tD3w6jQ2mH2Gm8Zb2VqfXjzYp4xE";
-  gboolean ok = crypto_pwhash_str_verify (login->hash ? login->hash : dummy,
+  /* An unknown user costs the same as a wrong password: a real hash of
+   * the same parameters is checked (made once, on first use). */
+  static gsize dummy_ready;
+  static gchar dummy[crypto_pwhash_STRBYTES];
+  gboolean ok;
+
+  if (g_once_init_enter (&dummy_ready)) {
+    guint8 random[16];
+
+    randombytes_buf (random, sizeof random);
+    if (crypto_pwhash_str (dummy, (const gchar *) random, sizeof random,
+            crypto_pwhash_OPSLIMIT_INTERACTIVE,
+            crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+      g_strlcpy (dummy, "$argon2id$", sizeof dummy);
+    g_once_init_leave (&dummy_ready, 1);
+  }
+  ok = crypto_pwhash_str_verify (login->hash ? login->hash : dummy,
       login->password, strlen (login->password)) == 0;
 
   g_task_return_boolean (task, ok && login->hash != NULL);
@@ -206,22 +399,28 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autofree gchar *token = NULL;
   g_autofree gchar *uri = NULL;
+  gint64 now = g_get_monotonic_time ();
   Session *session;
 
+  self->logins_running--;
+  counter_add (self->logins_by_address, login->address, -1);
   if (!g_task_propagate_boolean (G_TASK (result), NULL)) {
-    g_message ("login refused for \"%s\"", login->user);
+    guint wait = MAX (oi_backoff_fail (self->login_by_address,
+            login->address, now), oi_backoff_fail (self->login_by_user,
+            login->user, now));
+
+    g_message ("login refused for \"%s\" from %s (next attempt in %u ms)",
+        login->user, login->address, wait);
     respond_error (login->msg, SOUP_STATUS_UNAUTHORIZED,
         "wrong user or password");
     soup_server_message_unpause (login->msg);
     return;
   }
-  token = new_token ();
-  session = g_new0 (Session, 1);
-  session->user = g_strdup (login->user);
-  session->expires = g_get_monotonic_time () +
-      (gint64) SESSION_LIFETIME_S * G_USEC_PER_SEC;
-  g_hash_table_insert (self->sessions, g_strdup (token), session);
-  g_message ("%s logged in", login->user);
+  oi_backoff_succeed (self->login_by_address, login->address);
+  oi_backoff_succeed (self->login_by_user, login->user);
+  token = add_session (self, login->user, login->hash);
+  session = g_hash_table_lookup (self->sessions, token);
+  g_message ("%s logged in from %s", login->user, login->address);
 
   uri = g_strdup_printf ("%s@%s", login->user, self->config->host);
   json_builder_begin_object (b);
@@ -229,8 +428,11 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   json_builder_add_string_value (b, login->user);
   json_builder_set_member_name (b, "uri");
   json_builder_add_string_value (b, uri);
+  json_builder_set_member_name (b, "csrf");
+  json_builder_add_string_value (b, session->csrf);
   json_builder_end_object (b);
-  set_session_cookie (login->msg, token, SESSION_LIFETIME_S);
+  set_session_cookie (self, login->msg, token,
+      self->config->session_lifetime);
   respond_builder (login->msg, SOUP_STATUS_OK, b);
   soup_server_message_unpause (login->msg);
 }
@@ -273,9 +475,17 @@ api_login (OiServer * self, SoupServerMessage * msg)
   JsonObject *object = read_object (msg, &parser);
   const gchar *user, *password;
   const OiUser *known;
+  g_autofree gchar *address = remote_ip (msg);
+  gint64 now = g_get_monotonic_time ();
+  guint wait;
   Login *login;
   GTask *task;
 
+  if (!origin_ok (self, msg)) {
+    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
+        "refused");
+    return;
+  }
   if (object == NULL)
     return;
   user = member_string (object, "user");
@@ -286,9 +496,44 @@ api_login (OiServer * self, SoupServerMessage * msg)
         "required");
     return;
   }
+  /* Growing delays after failures, per client and per user name; while
+   * one runs, attempts are refused unchecked and do not count. */
+  wait = MAX (oi_backoff_wait_ms (self->login_by_address, address, now),
+      oi_backoff_wait_ms (self->login_by_user, user, now));
+  if (wait > 0 || counter_get (self->logins_by_address, address) > 0) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    guint seconds = MAX ((wait + 999) / 1000, 1);
+    g_autofree gchar *text = g_strdup_printf ("%u", seconds);
+    g_autofree gchar *what = g_strdup_printf ("too many failed logins: try "
+        "again in %u s", seconds);
+
+    g_message ("login for \"%s\" from %s refused unchecked: %s", user,
+        address, what);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, what);
+    json_builder_set_member_name (b, "retry_after");
+    json_builder_add_int_value (b, seconds);
+    json_builder_end_object (b);
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Retry-After", text);
+    respond_builder (msg, STATUS_TOO_MANY_REQUESTS, b);
+    return;
+  }
+  if (self->logins_running >= MAX_LOGINS_RUNNING) {
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Retry-After", "1");
+    respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy checking "
+        "other logins: try again in 1 s");
+    return;
+  }
+  self->logins_running++;
+  counter_add (self->logins_by_address, address, 1);
+
   known = oi_config_find_user (self->config, user);
   login = g_new0 (Login, 1);
   login->self = self;
+  login->address = g_steal_pointer (&address);
   login->msg = g_object_ref (msg);
   login->user = g_strdup (user);
   login->password = g_strdup (password);
@@ -301,9 +546,10 @@ api_login (OiServer * self, SoupServerMessage * msg)
 }
 
 static void
-api_me (OiServer * self, SoupServerMessage * msg, const gchar * user)
+api_me (OiServer * self, SoupServerMessage * msg, Session * session)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
+  const gchar *user = session->user;
   g_autofree gchar *uri = g_strdup_printf ("%s@%s", user, self->config->host);
 
   json_builder_begin_object (b);
@@ -317,6 +563,14 @@ api_me (OiServer * self, SoupServerMessage * msg, const gchar * user)
   json_builder_add_string_value (b, self->config->name);
   json_builder_set_member_name (b, "sim");
   json_builder_add_boolean_value (b, oi_io_is_simulated (self->io));
+  json_builder_set_member_name (b, "csrf");
+  json_builder_add_string_value (b, session->csrf);
+  /* for the resident to compare with what the browser shows */
+  json_builder_set_member_name (b, "fingerprint");
+  if (self->fingerprint)
+    json_builder_add_string_value (b, self->fingerprint);
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
   respond_builder (msg, SOUP_STATUS_OK, b);
 }
@@ -389,6 +643,21 @@ api_sim_input (OiServer * self, SoupServerMessage * msg, const gchar * name)
 }
 
 static void
+api_sim_relays (OiServer * self, SoupServerMessage * msg)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (!oi_io_is_simulated (self->io)) {
+    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no simulated GPIO chip");
+    return;
+  }
+  json_builder_begin_object (b);
+  oi_io_add_sim_relays_json (self->io, b);
+  json_builder_end_object (b);
+  respond_builder (msg, SOUP_STATUS_OK, b);
+}
+
+static void
 api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
     GHashTable * query, gpointer data)
 {
@@ -398,24 +667,45 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
   gboolean post = g_str_equal (method, "POST");
   gboolean get = g_str_equal (method, "GET");
   g_autofree gchar *token = NULL;
+  Session *session;
   const gchar *user;
 
+  check_users (self);
   if (post && g_str_equal (route, "/login")) {
     api_login (self, msg);
     return;
   }
-  user = session_user (self, msg, &token);
-  if (user == NULL) {
+  session = find_session (self, msg, &token);
+  if (session == NULL) {
     respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
+    return;
+  }
+  user = session->user;
+  /* Every state change: from this station's own page, with the session's
+   * CSRF token (the page has it from the login and /me). */
+  if (!get && !origin_ok (self, msg)) {
+    g_message ("%s: cross-origin %s %s refused", user, method, path);
+    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
+        "refused");
+    return;
+  }
+  if (!get && !csrf_ok (session, msg)) {
+    g_message ("%s: %s %s without the right CSRF token refused", user,
+        method, path);
+    respond_error (msg, SOUP_STATUS_FORBIDDEN, "CSRF token missing or "
+        "wrong");
     return;
   }
 
   if (post && g_str_equal (route, "/logout")) {
+    g_message ("%s logged out", user);
     g_hash_table_remove (self->sessions, token);
-    set_session_cookie (msg, "", 0);
+    set_session_cookie (self, msg, "", 0);
     respond_empty (msg, SOUP_STATUS_NO_CONTENT);
   } else if (get && g_str_equal (route, "/me")) {
-    api_me (self, msg, user);
+    api_me (self, msg, session);
+  } else if (get && g_str_equal (route, "/sim/relays")) {
+    api_sim_relays (self, msg);
   } else if (get && g_str_equal (route, "/state")) {
     api_state (self, msg);
   } else if (get && g_str_equal (route, "/history")) {
@@ -510,22 +800,30 @@ is_loopback (GSocketAddress * address)
       (G_INET_SOCKET_ADDRESS (address)));
 }
 
+/* Who a /wsp socket is: a logged-in browser is its user's address; a
+ * bearer token is the door's own caller elements (from loopback only) or
+ * a [peer] station ("*@its-host": any of its users). */
 static gchar *
 wsp_identity (OiServer * self, SoupServerMessage * msg)
 {
   const gchar *auth;
-  const gchar *user = session_user (self, msg, NULL);
+  const gchar *token;
+  const OiPeer *peer;
+  Session *session = find_session (self, msg, NULL);
 
-  if (user)
-    return g_strdup_printf ("%s@%s", user, self->config->host);
+  if (session)
+    return g_strdup_printf ("%s@%s", session->user, self->config->host);
   auth = soup_message_headers_get_one
       (soup_server_message_get_request_headers (msg), "Authorization");
-  if (auth && g_str_has_prefix (auth, "Bearer ")
-      && strlen (auth + 7) == strlen (self->door_token)
-      && sodium_memcmp (auth + 7, self->door_token,
-          strlen (self->door_token)) == 0
+  if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
+    return NULL;
+  token = auth + 7;
+  if (strlen (token) == strlen (self->door_token)
+      && sodium_memcmp (token, self->door_token, strlen (token)) == 0
       && is_loopback (soup_server_message_get_remote_address (msg)))
     return g_strdup (self->config->door_uri);
+  if ((peer = oi_config_find_peer_by_token (self->config, token)))
+    return g_strdup_printf ("*@%s", peer->host);
   return NULL;
 }
 
@@ -534,12 +832,47 @@ wsp_early_handler (SoupServer * soup, SoupServerMessage * msg,
     const gchar * path, GHashTable * query, gpointer data)
 {
   OiServer *self = data;
-  g_autofree gchar *identity = wsp_identity (self, msg);
+  g_autofree gchar *identity = NULL;
+  g_autofree gchar *address = remote_ip (msg);
 
-  if (identity == NULL) {
-    g_message ("WSP socket refused: not logged in");
-    respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
+  check_users (self);
+  if (!origin_ok (self, msg)) {
+    g_message ("WSP socket from %s refused: cross-origin", address);
+    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
+        "refused");
+    return;
   }
+  identity = wsp_identity (self, msg);
+  if (identity == NULL) {
+    g_message ("WSP socket from %s refused: not logged in, no valid token",
+        address);
+    respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
+    return;
+  }
+  if (counter_get (self->sockets_by_address, address) >=
+      self->config->max_sockets_per_address
+      || g_hash_table_size (self->sockets) >= self->config->max_sockets) {
+    g_message ("WSP socket of %s from %s refused: %u open from there, %u "
+        "in all ([limits] sockets-per-address, sockets)", identity, address,
+        counter_get (self->sockets_by_address, address),
+        g_hash_table_size (self->sockets));
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Retry-After", "10");
+    respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many sockets");
+  }
+}
+
+static void
+wsp_closed (WspConnection * connection, guint code, gpointer data)
+{
+  OiServer *self = data;
+  gchar *address = g_hash_table_lookup (self->sockets, connection);
+
+  if (address == NULL)
+    return;
+  counter_add (self->sockets_by_address, address, -1);
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_hash_table_remove (self->sockets, connection);
 }
 
 static void
@@ -548,12 +881,17 @@ wsp_accept (WspConnection * connection, SoupServerMessage * msg,
 {
   OiServer *self = data;
   g_autofree gchar *identity = wsp_identity (self, msg);
+  g_autofree gchar *address = remote_ip (msg);
 
   if (identity == NULL) {
     wsp_connection_send_bye_and_close (connection,
         WSP_BYE_NOT_AUTHENTICATED, NULL);
     return;
   }
+  /* Counted until it closes, whoever holds it then. */
+  counter_add (self->sockets_by_address, address, 1);
+  g_hash_table_insert (self->sockets, connection, g_steal_pointer (&address));
+  g_signal_connect (connection, "closed", G_CALLBACK (wsp_closed), self);
   oi_router_accept (self->router, connection, identity);
 }
 
@@ -568,29 +906,49 @@ door_invite (WspConnection * connection, const WspMessage * invite,
 
 OiServer *
 oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
-    const gchar * door_token, GError ** error)
+    const gchar * door_token, OiServerUsersFunc users_changed,
+    gpointer user_data, GError ** error)
 {
   OiServer *self = g_new0 (OiServer, 1);
   g_autoptr (GTlsCertificate) certificate = NULL;
   g_autoptr (GInetAddress) address = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_auto (GStrv) users = NULL;
+  guint max_delay_ms = MIN (config->login_max_delay, G_MAXUINT / 1000) * 1000;
 
   self->config = config;
   self->io = io;
   self->calls = calls;
   self->door_token = g_strdup (door_token);
+  self->users_changed = users_changed;
+  self->users_changed_data = user_data;
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       session_free);
+  self->login_by_address = oi_backoff_new (config->login_failures,
+      config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
+      MAX_LOGIN_RECORDS);
+  self->login_by_user = oi_backoff_new (config->login_failures,
+      config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
+      MAX_LOGIN_RECORDS);
+  self->logins_by_address = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
+  self->sockets_by_address = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
+  self->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->prune_id = g_timeout_add_seconds (PRUNE_INTERVAL_S, prune_timer,
+      self);
   self->router = oi_router_new (config->host, config->door_user, door_invite,
       self);
   users = oi_config_user_names (config);
   oi_router_set_users (self->router, (const gchar * const *) users);
 
-  certificate = g_tls_certificate_new_from_files (config->certificate,
-      config->private_key, error);
-  if (certificate == NULL)
-    goto failed;
+  if (config->tls) {
+    certificate = g_tls_certificate_new_from_files (config->certificate,
+        config->private_key, error);
+    if (certificate == NULL)
+      goto failed;
+    self->fingerprint = oi_tls_fingerprint (certificate);
+  }
   self->soup = soup_server_new ("tls-certificate", certificate,
       "server-header", NULL, NULL);
   soup_server_add_handler (self->soup, "/api/v1", api_handler, self, NULL);
@@ -606,8 +964,8 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
     goto failed;
   }
   socket_address = g_inet_socket_address_new (address, config->port);
-  if (!soup_server_listen (self->soup, socket_address, SOUP_SERVER_LISTEN_HTTPS,
-          error))
+  if (!soup_server_listen (self->soup, socket_address,
+          config->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
     goto failed;
   return self;
 
@@ -637,7 +995,23 @@ oi_server_free (OiServer * self)
     self->soup = NULL;
   }
   g_clear_pointer (&self->router, oi_router_free);
+  if (self->prune_id)
+    g_source_remove (self->prune_id);
   g_hash_table_unref (self->sessions);
+  if (self->sockets) {
+    GHashTableIter iter;
+    gpointer connection;
+
+    g_hash_table_iter_init (&iter, self->sockets);
+    while (g_hash_table_iter_next (&iter, &connection, NULL))
+      g_signal_handlers_disconnect_by_data (connection, self);
+    g_hash_table_unref (self->sockets);
+  }
+  g_clear_pointer (&self->sockets_by_address, g_hash_table_unref);
+  g_clear_pointer (&self->logins_by_address, g_hash_table_unref);
+  g_clear_pointer (&self->login_by_address, oi_backoff_free);
+  g_clear_pointer (&self->login_by_user, oi_backoff_free);
+  g_free (self->fingerprint);
   g_free (self->door_token);
   g_free (self);
 }
@@ -649,6 +1023,7 @@ oi_server_set_config (OiServer * self, const OiConfig * config)
 
   self->config = config;
   oi_router_set_users (self->router, (const gchar * const *) users);
+  prune_sessions (self);
 }
 
 gchar *
@@ -656,11 +1031,14 @@ oi_server_get_url (OiServer * self)
 {
   const gchar *host = self->config->address;
 
+  const gchar *scheme = self->config->tls ? "https" : "http";
+
   if (g_str_equal (host, "0.0.0.0"))
     host = "127.0.0.1";
   else if (g_str_equal (host, "::"))
     host = "[::1]";
   else if (strchr (host, ':'))
-    return g_strdup_printf ("https://[%s]:%u/", host, self->config->port);
-  return g_strdup_printf ("https://%s:%u/", host, self->config->port);
+    return g_strdup_printf ("%s://[%s]:%u/", scheme, host,
+        self->config->port);
+  return g_strdup_printf ("%s://%s:%u/", scheme, host, self->config->port);
 }

@@ -8,9 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import http from 'node:http';
 import { join } from 'node:path';
-import { Station, PASSWORDS, INTERCOMD, poll } from '../e2e/station.js';
+import { Station, PASSWORDS, INTERCOMD, poll, freePort } from '../e2e/station.js';
+
+// The CSRF token of each session cookie login() returned; request() sends
+// it with every POST of that session, as the web app does.
+const csrfOf = new Map();
 
 // One HTTPS request trusting the station's own certificate.
 function request(station, method, path, { body, cookie, headers = {} } = {}) {
@@ -18,8 +24,9 @@ function request(station, method, path, { body, cookie, headers = {} } = {}) {
     const req = https.request({
       host: '127.0.0.1', port: station.port, method, path,
       ca: station.ca, agent: false,
-      headers: { ...headers, ...(cookie ? { Cookie: cookie } : {}),
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers: { ...(cookie ? { Cookie: cookie } : {}),
+        ...(method === 'POST' && csrfOf.has(cookie) ? { 'X-CSRF-Token': csrfOf.get(cookie) } : {}),
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
     }, (res) => {
       let data = '';
       res.setEncoding('utf8');
@@ -44,6 +51,7 @@ async function login(station, user, password) {
   assert.match(cookie, /HttpOnly/i);
   assert.match(cookie, /Secure/i);
   assert.match(cookie, /SameSite=Strict/i);
+  csrfOf.set(cookie.split(';')[0], r.json.csrf);
   return cookie.split(';')[0];
 }
 
@@ -83,7 +91,9 @@ test('a bad config exits 78 naming the key; --version; --hash-password', async (
     r = await runIntercomd(['--version']);
     assert.equal(r.code, 0);
     assert.match(r.out, /^intercomd \d+\.\d+/);
-    r = await runIntercomd(['--hash-password'], 'pw\n');
+    r = await runIntercomd(['--hash-password'], 'short\n');
+    assert.equal(r.code, 65, 'a password under 8 characters is refused');
+    r = await runIntercomd(['--hash-password'], 'a-good-password\n');
     assert.equal(r.code, 0);
     assert.match(r.out, /^\$argon2id\$/);
   } finally {
@@ -149,20 +159,20 @@ test('SIGHUP reloads users; a broken config on reload keeps the running one', as
   try {
     const text = await readFile(st.config, 'utf8');
     assert.equal((await request(st, 'POST', '/api/v1/login',
-        { body: { user: 'bob', password: 'bob-pw' } })).status, 401);
-    const hash = (await runIntercomd(['--hash-password'], 'bob-pw\n')).out.trim();
+        { body: { user: 'bob', password: 'bob-password' } })).status, 401);
+    const hash = (await runIntercomd(['--hash-password'], 'bob-password\n')).out.trim();
     await writeFile(st.config, text + `\n[user bob]\npassword-hash=${hash}\n`);
     st.proc.kill('SIGHUP');
-    await poll(() => request(st, 'POST', '/api/v1/login',
-        { body: { user: 'bob', password: 'bob-pw' } }), (r) => r.status === 200,
-        { what: 'bob can log in after SIGHUP' });
+    await poll(async () => st.output(), (o) => /reloaded /.test(o),
+        { what: 'the reload in the log' });
+    await login(st, 'bob', 'bob-password');
 
     await writeFile(st.config, text + '\n[calls]\nmax-call=forever\n');
     st.proc.kill('SIGHUP');
     await poll(async () => st.output(), (o) => /reload: .*\[calls\] max-call/.test(o),
         { what: 'the reload refusal in the log' });
     // still running, and still with bob
-    await login(st, 'bob', 'bob-pw');
+    await login(st, 'bob', 'bob-password');
     await st.stop();
   } finally {
     await st.cleanup();
@@ -185,6 +195,158 @@ test('SIGTERM stops with every relay off', async () => {
     assert.match(last, /relay=bell state=off reason=stop/, audit);
     assert.ok(!/relay=bell state=off reason=pulse-end/.test(audit),
         'the pulse ended before the stop: the test proves nothing');
+  } finally {
+    await st.cleanup();
+  }
+});
+
+// A station from a bare config: no user, no certificate (the first start
+// makes both), or plain HTTP.
+async function bareStation(extra = '') {
+  const st = new Station();
+  st.dir = await mkdtemp(join(tmpdir(), 'oi-daemon-'));
+  st.port = await freePort();
+  st.host = `127.0.0.1:${st.port}`;
+  st.config = join(st.dir, 'intercomd.conf');
+  await writeFile(st.config, `[station]
+host=${st.host}
+state-dir=${join(st.dir, 'state')}
+[server]
+address=127.0.0.1
+port=${st.port}
+web-root=${join(process.env.OI_SOURCE_ROOT, 'data', 'www')}
+pipelines=${join(process.env.OI_SOURCE_ROOT, 'pipelines')}
+[gpio]
+chip=sim
+${extra}`);
+  return st;
+}
+
+test('first start: a random password printed once, a kept self-signed certificate', async () => {
+  const st = await bareStation();
+  try {
+    await st.spawn();
+    const out = st.output();
+    const password = out.match(/log in as user "resident" with password +(\S+)/)[1];
+    const fingerprint = out.match(/fingerprint ([0-9A-F:]{95})/)[1];
+    st.ca = await readFile(join(st.dir, 'state', 'tls', 'cert.pem'));
+    assert.equal((await stat(join(st.dir, 'state', 'tls', 'key.pem'))).mode & 0o777, 0o600);
+    const users = await readFile(join(st.dir, 'state', 'users.conf'), 'utf8');
+    assert.ok(!users.includes(password), 'only the hash is kept');
+    assert.match(users, /\[user resident\]\npassword-hash=\$argon2id\$/);
+    // the printed password works; /me shows the certificate's fingerprint
+    const cookie = await login(st, 'resident', password);
+    const me = await request(st, 'GET', '/api/v1/me', { cookie });
+    assert.equal(me.json.fingerprint, fingerprint);
+    await st.stop();
+
+    // the second start: no new password, the same certificate
+    await st.spawn();
+    assert.ok(!/password/.test(st.output()), st.output());
+    assert.equal(st.output().match(/fingerprint ([0-9A-F:]{95})/)[1], fingerprint);
+    await login(st, 'resident', password);
+    await st.stop();
+  } finally {
+    await rm(st.dir, { recursive: true, force: true });
+  }
+});
+
+test('tls=false: plain HTTP, with a warning; the cookie is not Secure', async () => {
+  const st = await bareStation();
+  try {
+    const text = await readFile(st.config, 'utf8');
+    await writeFile(st.config, text.replace('[server]\n', '[server]\ntls=false\n'));
+    await st.spawn();
+    assert.match(st.output(), /TLS is off/);
+    assert.match(st.output(), /ready at http:\/\//);
+    const password = st.output().match(/with password +(\S+)/)[1];
+    const r = await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: st.port, method: 'POST',
+        path: '/api/v1/login', agent: false, headers: { 'Content-Type': 'application/json' } },
+      (res) => { res.resume(); res.on('end', () => resolve(res)); });
+      req.on('error', reject);
+      req.end(JSON.stringify({ user: 'resident', password }));
+    });
+    assert.equal(r.statusCode, 200);
+    assert.ok(!/Secure/i.test(r.headers['set-cookie'][0]), r.headers['set-cookie'][0]);
+    await st.stop();
+  } finally {
+    await rm(st.dir, { recursive: true, force: true });
+  }
+});
+
+test('users: add, new password and remove take effect at once; config users stay', async () => {
+  const st = await startStation();
+  try {
+    const cfg = ['--config', st.config];
+    let r = await runIntercomd([...cfg, '--add-user', 'carol'], 'carol-password-1\n');
+    assert.equal(r.code, 0, r.err);
+    // the running daemon sees the users file at the next request
+    const first = await login(st, 'carol', 'carol-password-1');
+    const second = await login(st, 'carol', 'carol-password-1');
+    r = await runIntercomd([...cfg, '--list-users']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^alice \(in the config file\)$/m);
+    assert.match(r.out, /^carol$/m);
+    // refusals: exists, config user, unknown, bad name, short password
+    assert.equal((await runIntercomd([...cfg, '--add-user', 'carol'], 'carol-password-2\n')).code, 65);
+    assert.equal((await runIntercomd([...cfg, '--set-password', 'alice'], 'alice-password-2\n')).code, 65);
+    assert.equal((await runIntercomd([...cfg, '--remove-user', 'nobody'])).code, 65);
+    assert.equal((await runIntercomd([...cfg, '--add-user', 'door'], 'door-password-1\n')).code, 65);
+    assert.equal((await runIntercomd([...cfg, '--add-user', 'x y'], 'some-password-1\n')).code, 65);
+    assert.equal((await runIntercomd([...cfg, '--add-user', 'dave'], 'short\n')).code, 65);
+    // a new password ends every session of the user
+    r = await runIntercomd([...cfg, '--set-password', 'carol'], 'carol-password-2\n');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: first })).status, 401);
+    assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: second })).status, 401);
+    assert.equal((await request(st, 'POST', '/api/v1/login',
+        { body: { user: 'carol', password: 'carol-password-1' } })).status, 401);
+    const third = await login(st, 'carol', 'carol-password-2');
+    // removal ends the sessions and the logins
+    assert.equal((await runIntercomd([...cfg, '--remove-user', 'carol'])).code, 0);
+    assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: third })).status, 401);
+    assert.equal((await request(st, 'POST', '/api/v1/login',
+        { body: { user: 'carol', password: 'carol-password-2' } })).status, 401);
+    // alice (from the config) was never touched
+    await login(st, 'alice', PASSWORDS.alice);
+    await st.stop();
+  } finally {
+    await st.cleanup();
+  }
+});
+
+test('sessions: CSRF token on every POST, idle expiry', async () => {
+  const st = await Station.start();
+  st.ca = await readFile(st.cert);
+  try {
+    const cookie = await login(st, 'alice', PASSWORDS.alice);
+    const other = await login(st, 'mallory', PASSWORDS.mallory);
+    const body = { active: true };
+    const post = (headers) => request(st, 'POST', '/api/v1/sim/inputs/in1',
+        { cookie, body, headers });
+    // request() adds the session's own token; these override it
+    assert.equal((await post({ 'X-CSRF-Token': '' })).status, 403);
+    assert.equal((await post({ 'X-CSRF-Token': csrfOf.get(other) })).status, 403);
+    assert.equal((await post({ Origin: 'https://evil.example' })).status, 403);
+    assert.equal((await post({ Origin: `https://${st.host}` })).status, 204);
+    await st.stop();
+
+    // session-idle=5: a session left alone ends, one in use goes on
+    const text = await readFile(st.config, 'utf8');
+    await writeFile(st.config, text.replace('[server]\n', '[server]\nsession-idle=5\n'));
+    await st.spawn();
+    const idle = await login(st, 'alice', PASSWORDS.alice);
+    const busy = await login(st, 'alice', PASSWORDS.alice);
+    const start = Date.now();
+    // time passing is what is tested here: the busy session is used every
+    // 2 s while the idle one waits out its 5 s
+    for (let t = 2000; t <= 6000; t += 2000) {
+      await new Promise((resolve) => setTimeout(resolve, start + t - Date.now()));
+      assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: busy })).status, 200);
+    }
+    assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: idle })).status, 401);
+    await st.stop();
   } finally {
     await st.cleanup();
   }

@@ -21,7 +21,7 @@ export const SOURCE_ROOT = process.env.OI_SOURCE_ROOT;
 export const CHROMIUM = process.env.OI_CHROMIUM || '/usr/bin/chromium';
 export const PASSWORDS = { alice: 'alice-secret-1', mallory: 'mallory-secret-2' };
 
-const READY = 'intercomd: ready at https://';
+const READY = 'intercomd: ready at http';
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +50,7 @@ export async function poll(get, check, { timeout = 15000, interval = 100, what =
   }
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -82,7 +82,8 @@ async function hashPassword(password) {
 
 // A running intercomd. `codec`: 'vp8' or 'h264'.
 export class Station {
-  static async start({ codec = 'vp8', echoCancel = false, extra = '' } = {}) {
+  static async start({ codec = 'vp8', echoCancel = false, extra = '',
+    allowNetworks = '127.0.0.0/8' } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
@@ -136,7 +137,7 @@ chip=sim
 ring=${st.uri('alice')}
 ring-timeout=30
 allow-callers=${st.uri('alice')}
-allow-networks=127.0.0.0/8
+allow-networks=${allowNetworks}
 
 [ice]
 local-addresses=127.0.0.1
@@ -276,9 +277,11 @@ export async function apiGet(ctx, station, path) {
   return r.json();
 }
 
+// A POST carries the session's CSRF token, as the web app's do.
 export async function apiPost(ctx, station, path, body, expect = 204) {
+  const { csrf } = await apiGet(ctx, station, 'me');
   const r = await ctx.context.request.post(station.url + '/api/v1/' + path,
-      body === undefined ? {} : { data: body });
+      { headers: { 'X-CSRF-Token': csrf }, ...(body === undefined ? {} : { data: body }) });
   assert.equal(r.status(), expect, `POST ${path}: ${r.status()} ${await r.text()}`);
   return r;
 }
