@@ -38,6 +38,7 @@ typedef struct
   guint id;
   OiCalls *calls;
   Call *call;
+  guint call_id;                /* call->id, for any thread */
   GstElement *signaller;
   gchar *uri;
   PeerRole role;
@@ -315,6 +316,8 @@ typedef struct
 {
   OiCalls *self;
   guint peer_id;
+  gchar *peer_uri;
+  guint call_id;
   gchar *text;                  /* io-message, or NULL for io-opened */
 } IoEvent;
 
@@ -323,6 +326,7 @@ io_event_free (gpointer data)
 {
   IoEvent *event = data;
 
+  g_free (event->peer_uri);
   g_free (event->text);
   g_free (event);
 }
@@ -369,8 +373,19 @@ io_event_dispatch (gpointer data)
   OiCalls *self = event->self;
   Peer *peer = self->call ? find_peer (self->call, event->peer_id) : NULL;
 
-  if (peer == NULL || peer->ended)
+  if (peer == NULL || peer->ended) {
+    g_autoptr (WspIoMessage) message = NULL;
+
+    /* A command that comes after its call ended moves nothing; audited. */
+    if (event->text && wsp_io_message_parse (event->text,
+            strlen (event->text), &message, NULL)
+        && message->type == WSP_IO_MESSAGE_RELAY_COMMAND)
+      oi_io_audit (self->io, "peer=%s call=%u relay=%s action=%s "
+          "result=refused code=403 reason=\"the call has ended\"",
+          event->peer_uri, event->call_id, message->command.name,
+          wsp_io_relay_action_to_string (message->command.action));
     return G_SOURCE_REMOVE;
+  }
   if (event->text == NULL) {
     g_autoptr (WspIoMessage) state = oi_io_get_state (self->io);
 
@@ -391,6 +406,8 @@ queue_io_event (Peer * peer, const gchar * text)
   /* peer->call->... is read on the main context only */
   event->self = peer->calls;
   event->peer_id = peer->id;
+  event->peer_uri = g_strdup (peer->uri);
+  event->call_id = peer->call_id;
   event->text = g_strdup (text);
   g_idle_add_full (G_PRIORITY_DEFAULT, io_event_dispatch, event,
       io_event_free);
@@ -475,6 +492,7 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
   peer->id = ++self->next_peer_id;
   peer->calls = self;
   peer->call = call;
+  peer->call_id = call->id;
   peer->uri = g_strdup (uri);
   peer->role = role;
   peer->tee_pads = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -853,11 +871,20 @@ ring_targets (OiCalls * self, Call * call, const gchar * snapshot_uri)
       continue;
     g_object_set (peer->signaller, "target", c->ring[i], "snapshot",
         snapshot_uri, NULL);
-    if (address_is_local (self, c->ring[i]))
+    if (address_is_local (self, c->ring[i])) {
       /* Our own users: through our own home server, over loopback. */
       g_object_set (peer->signaller, "uri", self->self_uri,
-          "pinned-certificate-file", c->certificate, "token",
+          "pinned-certificate-file", c->tls ? c->certificate : NULL, "token",
           self->door_token, NULL);
+    } else {
+      /* Another station: with its bearer token and pinned certificate. */
+      const OiPeer *station = oi_config_find_peer_by_host (c,
+          strchr (c->ring[i], '@') + 1);
+
+      if (station)
+        g_object_set (peer->signaller, "token", station->token,
+            "pinned-certificate-file", station->certificate, NULL);
+    }
     if (start_peer (call, peer))
       started++;
     else
@@ -988,7 +1015,11 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
   gboolean accepted = FALSE;
   Call *call;
   Peer *peer;
+  guint peers = 0;
 
+  /* The router checked that caller.uri is the socket's identity (or, for
+   * a peer station, at its host). */
+  identity = invite->invite.caller.uri;
   if (!oi_config_caller_allowed (self->config, identity, remote)) {
     g_autofree gchar *address = remote && G_IS_INET_SOCKET_ADDRESS (remote) ?
         g_inet_address_to_string (g_inet_socket_address_get_address
@@ -1000,6 +1031,17 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
     return;
   }
   call = self->call;
+  for (guint i = 0; call && i < call->peers->len; i++) {
+    Peer *other = g_ptr_array_index (call->peers, i);
+
+    peers += !other->ended && other->role != ROLE_TARGET;
+  }
+  if (peers >= self->config->max_peers) {
+    g_message ("call from %s refused: %u peers in the call already "
+        "([limits] peers)", identity, peers);
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_BUSY, NULL);
+    return;
+  }
   if (call == NULL && !(call = start_call (self, MODE_DOOR, &error))) {
     g_warning ("call from %s cannot start: %s", identity, error->message);
     wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
