@@ -862,17 +862,35 @@ wsp_early_handler (SoupServer * soup, SoupServerMessage * msg,
   }
 }
 
+/* An open /wsp socket counts from its acceptance until it closes or, if
+ * its last holder drops it first, until it is gone. */
 static void
-wsp_closed (WspConnection * connection, guint code, gpointer data)
+socket_uncount (OiServer * self, WspConnection * connection)
 {
-  OiServer *self = data;
   gchar *address = g_hash_table_lookup (self->sockets, connection);
 
   if (address == NULL)
     return;
   counter_add (self->sockets_by_address, address, -1);
-  g_signal_handlers_disconnect_by_data (connection, self);
   g_hash_table_remove (self->sockets, connection);
+}
+
+static void wsp_socket_gone (gpointer data, GObject * where_it_was);
+
+static void
+wsp_closed (WspConnection * connection, guint code, gpointer data)
+{
+  OiServer *self = data;
+
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_object_weak_unref (G_OBJECT (connection), wsp_socket_gone, self);
+  socket_uncount (self, connection);
+}
+
+static void
+wsp_socket_gone (gpointer data, GObject * where_it_was)
+{
+  socket_uncount (data, (WspConnection *) where_it_was);
 }
 
 static void
@@ -892,6 +910,7 @@ wsp_accept (WspConnection * connection, SoupServerMessage * msg,
   counter_add (self->sockets_by_address, address, 1);
   g_hash_table_insert (self->sockets, connection, g_steal_pointer (&address));
   g_signal_connect (connection, "closed", G_CALLBACK (wsp_closed), self);
+  g_object_weak_ref (G_OBJECT (connection), wsp_socket_gone, self);
   oi_router_accept (self->router, connection, identity);
 }
 
@@ -1003,8 +1022,10 @@ oi_server_free (OiServer * self)
     gpointer connection;
 
     g_hash_table_iter_init (&iter, self->sockets);
-    while (g_hash_table_iter_next (&iter, &connection, NULL))
+    while (g_hash_table_iter_next (&iter, &connection, NULL)) {
       g_signal_handlers_disconnect_by_data (connection, self);
+      g_object_weak_unref (connection, wsp_socket_gone, self);
+    }
     g_hash_table_unref (self->sockets);
   }
   g_clear_pointer (&self->sockets_by_address, g_hash_table_unref);
