@@ -125,6 +125,105 @@ GST_START_TEST (test_refusals)
 
 GST_END_TEST;
 
+#define TOKEN "0123456789abcdef0123456789ABCDEF"
+
+GST_START_TEST (test_peers_limits_defaults)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) c = load_text ("[station]\nhost=door.test:8443\n"
+      "[peer garden]\nhost=Garden.Test:8443\ntoken=" TOKEN "\n"
+      "[peer shed]\nhost=shed.test\ntoken=" TOKEN "-shed\n"
+      "[user alice]\npassword-hash=" HASH "\n"
+      "[user bob]\npassword-hash=" HASH "\n", &error);
+  const OiPeer *peer;
+
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  peer = oi_config_find_peer_by_token (c, TOKEN);
+  fail_unless (peer != NULL && g_str_equal (peer->name, "garden"));
+  fail_unless (oi_config_find_peer_by_token (c, TOKEN "x") == NULL);
+  fail_unless (oi_config_find_peer_by_token (c, "") == NULL);
+  fail_unless (oi_config_find_peer_by_host (c, "garden.test:8443") == peer);
+  fail_unless (oi_config_find_peer_by_host (c, "garden.test:9443") == NULL);
+  /* limits and sessions */
+  fail_unless (c->tls);
+  fail_unless_equals_int (c->max_sockets_per_address, 8);
+  fail_unless_equals_int (c->max_peers, 4);
+  fail_unless_equals_int (c->login_failures, 3);
+  fail_unless_equals_int (c->session_idle, 7 * 86400);
+  /* ring and allow-callers absent: every user of the station */
+  fail_unless_equals_int (g_strv_length (c->ring), 2);
+  fail_unless_equals_string (c->ring[0], "alice@door.test:8443");
+  fail_unless_equals_string (c->allow_callers[1], "bob@door.test:8443");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peer_and_limit_refusals)
+{
+  expect_refused ("[peer p]\nhost=p.test\ntoken=short\n", "[peer p] token");
+  expect_refused ("[peer p]\nhost=p.test\ntoken=" TOKEN " x\n",
+      "[peer p] token");
+  expect_refused ("[peer p]\ntoken=" TOKEN "\n", "[peer p] host");
+  expect_refused ("[peer p]\nhost=a b\ntoken=" TOKEN "\n", "[peer p] host");
+  expect_refused ("[peer p]\nhost=DOOR.test:8443\ntoken=" TOKEN "\n",
+      "[peer p] host");
+  expect_refused ("[peer p]\nhost=p.test\ntoken=" TOKEN "\n"
+      "[peer q]\nhost=q.test\ntoken=" TOKEN "\n", "[peer q] token");
+  expect_refused ("[peer p]\nhost=p.test\ntoken=" TOKEN "\n"
+      "certificate=/nonexistent.pem\n", "[peer p] certificate");
+  expect_refused ("[peer p]\nhost=p.test\ntoken=" TOKEN "\nkey=1\n",
+      "[peer p] key");
+  expect_refused ("[limits]\npeers=0\n", "[limits] peers");
+  expect_refused ("[limits]\nsockets-per-address=many\n",
+      "[limits] sockets-per-address");
+  expect_refused ("[server]\ntls=maybe\n", "[server] tls");
+  expect_refused ("[server]\nsession-idle=1\n", "[server] session-idle");
+}
+
+GST_END_TEST;
+
+/* <state-dir>/users.conf, the file the user commands manage. */
+GST_START_TEST (test_users_file)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("oi-users-XXXXXX", NULL);
+  g_autofree gchar *users = g_build_filename (dir, "users.conf", NULL);
+  g_autofree gchar *head = g_strdup_printf ("[station]\nhost=door.test\n"
+      "state-dir=%s\n", dir);
+  g_autofree gchar *both = g_strconcat (head, "[user carol]\npassword-hash="
+      HASH "\n", NULL);
+  OiConfig *c;
+
+  fail_unless (g_file_set_contents (users, "[user carol]\npassword-hash="
+          HASH "\n", -1, NULL));
+  c = load_text (head, &error);
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  fail_unless (oi_config_find_user (c, "carol")->in_users_file);
+  fail_if (oi_config_users_changed (c));
+  fail_unless (g_file_set_contents (users, "[user carol]\npassword-hash="
+          HASH "x\n", -1, NULL));
+  fail_unless (oi_config_users_changed (c));
+  oi_config_free (c);
+
+  /* a user in both places; other groups or keys in the users file */
+  c = load_text (both, &error);
+  fail_unless (c == NULL && strstr (error->message, "defined twice"));
+  g_clear_error (&error);
+  fail_unless (g_file_set_contents (users, "[station]\nhost=x\n", -1, NULL));
+  c = load_text (head, &error);
+  fail_unless (c == NULL && strstr (error->message, "users.conf"));
+  g_clear_error (&error);
+  fail_unless (g_file_set_contents (users, "[user carol]\npassword-hash="
+          HASH "\nrole=admin\n", -1, NULL));
+  c = load_text (head, &error);
+  fail_unless (c == NULL && strstr (error->message, "role"));
+
+  g_unlink (users);
+  g_rmdir (dir);
+}
+
+GST_END_TEST;
+
 /* Values that reach the gst-launch text cannot carry pipeline syntax
  * (the go2rtc `exec` lesson). */
 GST_START_TEST (test_no_pipeline_injection)
@@ -155,6 +254,9 @@ config_suite (void)
   tcase_add_test (tc, test_allow_lists);
   tcase_add_test (tc, test_refusals);
   tcase_add_test (tc, test_no_pipeline_injection);
+  tcase_add_test (tc, test_peers_limits_defaults);
+  tcase_add_test (tc, test_peer_and_limit_refusals);
+  tcase_add_test (tc, test_users_file);
   return s;
 }
 
