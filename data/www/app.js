@@ -196,6 +196,8 @@ function enterMain(me) {
   document.title = (me.name || 'Door') + ' – Open Intercom';
   $('identity').textContent = me.uri ? me.user + ' (' + me.uri + ')' : me.user;
   $('panel-link').hidden = !me.sim;
+  $('fingerprint').textContent = me.fingerprint ||
+      'none: this station runs without TLS';
   setState('idle');
   showMessage('Waiting for the door bell.');
   refreshState();
