@@ -415,6 +415,8 @@ cleanup (Intercomd * d)
   g_clear_pointer (&d->server, oi_server_free);
   g_clear_pointer (&d->config, oi_config_free);
   g_clear_pointer (&d->loop, g_main_loop_unref);
+  if (d->door_token)
+    sodium_memzero (d->door_token, strlen (d->door_token));
   g_free (d->door_token);
   g_free (d->config_path);
 }
