@@ -534,6 +534,12 @@ GST_START_TEST (test_invite_refused)
     {"alice@" HOST, "bob@" HOST, "bob@" HOST, WSP_BYE_FORBIDDEN},
     {"alice@" HOST, "door@" HOST, "door@" HOST, WSP_BYE_FORBIDDEN},
     {"alice@" HOST, "alice@door.example", "bob@" HOST, WSP_BYE_FORBIDDEN},
+    /* A peer station speaks for its own host only. */
+    {"*@garden.test:8443", "alice@" HOST, "bob@" HOST, WSP_BYE_FORBIDDEN},
+    {"*@garden.test:8443", "carol@garden.test:9443", "bob@" HOST,
+        WSP_BYE_FORBIDDEN},
+    {"*@garden.test:8443", "carol@shed.test", "door@" HOST,
+        WSP_BYE_FORBIDDEN},
     /* Other stations: no federation. */
     {"alice@" HOST, "alice@" HOST, "bob@other.example:8443",
         WSP_BYE_UNKNOWN_CALLEE},
@@ -558,6 +564,34 @@ GST_START_TEST (test_invite_refused)
   fail_unless_equals_int (alice->messages->len, 1);
   fail_unless_equals_int (oi_router_count_registered (st->router, "alice"), 1);
   fail_unless_equals_int (oi_router_count_calls (st->router), 0);
+}
+
+GST_END_TEST;
+
+/* Another station ([peer] token): any user at its host may call a user or
+ * the door here; it never registers. */
+GST_START_TEST (test_peer_station)
+{
+  g_autoptr (Station) st = station_new ();
+  g_autoptr (Peer) bob = register_user (st, "bob", NULL);
+  g_autoptr (Peer) garden = connect_as (st, "*@garden.test:8443");
+  g_autoptr (Peer) registering = connect_as (st, "*@garden.test:8443");
+  g_autoptr (Peer) door_caller = connect_as (st, "*@garden.test:8443");
+
+  peer_send (registering, wsp_message_new_register ("carol@garden.test:8443"));
+  expect_bye (registering, WSP_BYE_FORBIDDEN, 1);
+
+  /* the host without case; any user there */
+  peer_send (garden, wsp_message_new_invite ("carol@Garden.Test:8443",
+          "Garden", "bob@" HOST, NULL, NULL));
+  WAIT_FOR (bob->messages->len == 2);
+  fail_unless_equals_int (peer_message (bob, 1)->type, WSP_MESSAGE_INVITE);
+  fail_unless_equals_string (peer_message (bob, 1)->invite.caller.uri,
+      "carol@Garden.Test:8443");
+
+  peer_send (door_caller, wsp_message_new_invite ("dave@garden.test:8443",
+          NULL, "door@" HOST, NULL, NULL));
+  WAIT_FOR (st->door_invites->len == 1);
 }
 
 GST_END_TEST;
@@ -949,6 +983,7 @@ router_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_register);
+  tcase_add_test (tc, test_peer_station);
   tcase_add_test (tc, test_register_forbidden);
   tcase_add_test (tc, test_register_unknown);
   tcase_add_test (tc, test_registered_waits);
