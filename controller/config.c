@@ -553,6 +553,9 @@ validate (OiConfig * c, GStrv networks, GError ** error)
       || !parse_lines ("gpio", "inputs", c->inputs_text, &c->inputs, error)
       || !parse_lines ("gpio", "relays", c->relays_text, &c->relays, error))
     return FALSE;
+  if (c->login_delay > c->login_max_delay)
+    return fail (error, "limits", "login-delay", "%u s is longer than "
+        "login-max-delay (%u s)", c->login_delay, c->login_max_delay);
   if (c->door_pulse > c->max_pulse)
     return fail (error, "gpio", "door-pulse", "%u ms is longer than "
         "max-pulse (%u ms)", c->door_pulse, c->max_pulse);
@@ -642,7 +645,7 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           &c->max_sockets_per_address, error)
       || !get_uint (kf, "limits", "sockets", 64, 1, 10000, &c->max_sockets, error)
       || !get_uint (kf, "limits", "peers", 4, 1, 16, &c->max_peers, error)
-      || !get_uint (kf, "limits", "login-failures", 3, 0, 100,
+      || !get_uint (kf, "limits", "login-failures", 3, 1, 100,
           &c->login_failures, error)
       || !get_uint (kf, "limits", "login-delay", 1, 1, 3600, &c->login_delay,
           error)

@@ -405,9 +405,11 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   self->logins_running--;
   counter_add (self->logins_by_address, login->address, -1);
   if (!g_task_propagate_boolean (G_TASK (result), NULL)) {
-    guint wait = MAX (oi_backoff_fail (self->login_by_address,
-            login->address, now), oi_backoff_fail (self->login_by_user,
-            login->user, now));
+    /* (MAX() evaluates an argument twice: each failure once, first) */
+    guint by_address = oi_backoff_fail (self->login_by_address,
+        login->address, now);
+    guint by_user = oi_backoff_fail (self->login_by_user, login->user, now);
+    guint wait = MAX (by_address, by_user);
 
     g_message ("login refused for \"%s\" from %s (next attempt in %u ms)",
         login->user, login->address, wait);
@@ -477,7 +479,7 @@ api_login (OiServer * self, SoupServerMessage * msg)
   const OiUser *known;
   g_autofree gchar *address = remote_ip (msg);
   gint64 now = g_get_monotonic_time ();
-  guint wait;
+  guint wait, by_address, by_user;
   Login *login;
   GTask *task;
 
@@ -498,8 +500,9 @@ api_login (OiServer * self, SoupServerMessage * msg)
   }
   /* Growing delays after failures, per client and per user name; while
    * one runs, attempts are refused unchecked and do not count. */
-  wait = MAX (oi_backoff_wait_ms (self->login_by_address, address, now),
-      oi_backoff_wait_ms (self->login_by_user, user, now));
+  by_address = oi_backoff_wait_ms (self->login_by_address, address, now);
+  by_user = oi_backoff_wait_ms (self->login_by_user, user, now);
+  wait = MAX (by_address, by_user);
   if (wait > 0 || counter_get (self->logins_by_address, address) > 0) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     guint seconds = MAX ((wait + 999) / 1000, 1);
@@ -943,10 +946,11 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->users_changed_data = user_data;
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       session_free);
-  self->login_by_address = oi_backoff_new (config->login_failures,
+  /* The wait starts with the login-failures-th failure. */
+  self->login_by_address = oi_backoff_new (config->login_failures - 1,
       config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
       MAX_LOGIN_RECORDS);
-  self->login_by_user = oi_backoff_new (config->login_failures,
+  self->login_by_user = oi_backoff_new (config->login_failures - 1,
       config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
       MAX_LOGIN_RECORDS);
   self->logins_by_address = g_hash_table_new_full (g_str_hash, g_str_equal,
