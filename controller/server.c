@@ -474,7 +474,7 @@ static void
 api_login (OiServer * self, SoupServerMessage * msg)
 {
   g_autoptr (JsonParser) parser = NULL;
-  JsonObject *object = read_object (msg, &parser);
+  JsonObject *object;
   const gchar *user, *password;
   const OiUser *known;
   g_autofree gchar *address = remote_ip (msg);
@@ -488,7 +488,7 @@ api_login (OiServer * self, SoupServerMessage * msg)
         "refused");
     return;
   }
-  if (object == NULL)
+  if (!(object = read_object (msg, &parser)))
     return;
   user = member_string (object, "user");
   password = member_string (object, "password");
