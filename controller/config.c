@@ -130,7 +130,9 @@ get_string (GKeyFile * kf, const gchar * group, const gchar * key,
   g_autoptr (GError) local = NULL;
   gchar *value = g_key_file_get_string (kf, group, key, &local);
 
-  if (value == NULL) {
+  /* (GLib 2.74 may return a value and set an error: a bad escape) */
+  if (local != NULL) {
+    g_free (value);
     if (!g_error_matches (local, G_KEY_FILE_ERROR,
             G_KEY_FILE_ERROR_KEY_NOT_FOUND)
         && !g_error_matches (local, G_KEY_FILE_ERROR,
@@ -139,8 +141,17 @@ get_string (GKeyFile * kf, const gchar * group, const gchar * key,
     value = g_strdup (def);
   }
   g_free (*out);
-  *out = value ? g_strstrip (value) : NULL;
-  if (*out && **out == '\0')
+  *out = NULL;
+  if (value == NULL)
+    return TRUE;
+  g_strstrip (value);
+  if (*value == '\0' && def != NULL) {
+    g_free (value);
+    return fail (error, group, key, "empty (leave the key out for its "
+        "default, \"%s\")", def);
+  }
+  *out = value;
+  if (**out == '\0')
     g_clear_pointer (out, g_free);
   return TRUE;
 }
@@ -433,6 +444,26 @@ chip_present (void)
   return FALSE;
 }
 
+/* ADDRESS or ADDRESS/BITS with BITS within the family's length: GLib
+ * takes /999 for /0 (with a warning), which would allow every address. */
+static gboolean
+network_is_valid (const gchar * text)
+{
+  const gchar *slash = strchr (text, '/');
+  g_autofree gchar *address_text = slash ? g_strndup (text, slash - text) :
+      g_strdup (text);
+  g_autoptr (GInetAddress) address =
+      g_inet_address_new_from_string (address_text);
+  guint64 bits;
+
+  if (address == NULL)
+    return FALSE;
+  if (slash == NULL)
+    return TRUE;
+  return g_ascii_string_to_unsigned (slash + 1, 10, 0,
+      g_inet_address_get_native_size (address) * 8, &bits, NULL);
+}
+
 /* Checks and completes what the keys alone cannot. */
 static gboolean
 validate (OiConfig * c, GStrv networks, GError ** error)
@@ -506,8 +537,8 @@ validate (OiConfig * c, GStrv networks, GError ** error)
       return fail (error, "calls", "allow-callers", "\"%s\" is not a WSP "
           "address", c->allow_callers[i]);
   for (guint i = 0; networks[i]; i++) {
-    GInetAddressMask *mask = g_inet_address_mask_new_from_string (networks[i],
-        NULL);
+    GInetAddressMask *mask = network_is_valid (networks[i]) ?
+        g_inet_address_mask_new_from_string (networks[i], NULL) : NULL;
 
     if (mask == NULL)
       return fail (error, "calls", "allow-networks", "\"%s\" is not an "

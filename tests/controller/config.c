@@ -121,6 +121,20 @@ GST_START_TEST (test_refusals)
   expect_refused ("[server]\ncertificate=/x.pem\n", "[server] private-key");
   expect_refused ("[gpio]\ndoor-pulse=3000\nmax-pulse=2000\n",
       "[gpio] door-pulse");
+  /* empty values of keys with a default (found by fuzz-config: NULL
+   * where a value was taken for granted) */
+  expect_refused ("[gpio]\nchip=\n", "[gpio] chip");
+  expect_refused ("[media]\npipeline=\n", "[media] pipeline");
+  expect_refused ("[gpio]\ninputs=\n", "[gpio] inputs");
+  expect_refused ("[media]\nvideo-device= \n", "[media] video-device");
+  expect_refused ("[station]\ndoor=\n", "[station] door");
+  /* a prefix longer than the address: GLib would take it for /0 */
+  expect_refused ("[calls]\nallow-networks=0.0.0.0/999\n",
+      "[calls] allow-networks");
+  expect_refused ("[calls]\nallow-networks=::/129\n",
+      "[calls] allow-networks");
+  expect_refused ("[calls]\nallow-networks=10.0.0.0/4294967296\n",
+      "[calls] allow-networks");
 }
 
 GST_END_TEST;
