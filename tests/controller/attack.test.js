@@ -16,7 +16,6 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -27,6 +26,7 @@ import {
   openPage, waitHook, withLogs,
 } from '../e2e/station.js';
 import { connect, frame, OP } from './wsclient.js';
+import { request as httpRequest } from './http.js';
 
 const VICTIM_PASSWORD = 'victim-secret-3';
 const PEER_HOST = 'other.test:8443';
@@ -35,36 +35,11 @@ const LIMITS = { socketsPerAddress: 4, peers: 1, loginFailures: 3, loginDelay: 1
 
 // ------------------------------------------------------------------ helpers
 
-// One HTTPS request trusting the station's certificate. `session`: {cookie,
-// csrf}; the CSRF header is sent for POSTs unless `csrf: null` is given.
-function request(st, method, path, { body, session, csrf, headers = {}, localAddress } = {}) {
-  return new Promise((resolve, reject) => {
-    const h = { ...headers };
-    if (session?.cookie)
-      h.Cookie = session.cookie;
-    const token = csrf !== undefined ? csrf : method === 'POST' ? session?.csrf : undefined;
-    if (typeof token === 'string')
-      h['X-CSRF-Token'] = token;
-    if (body !== undefined)
-      h['Content-Type'] = 'application/json';
-    const req = https.request({
-      host: '127.0.0.1', port: st.port, method, path, ca: st.ca, agent: false,
-      localAddress, headers: h,
-    }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { data += d; });
-      res.on('end', () => {
-        let json = null;
-        try { json = data ? JSON.parse(data) : null; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, json, text: data });
-      });
-    });
-    req.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`)));
-    if (body !== undefined)
-      req.write(typeof body === 'string' ? body : JSON.stringify(body));
-    req.end();
-  });
+// One HTTPS request with a session ({cookie, csrf}); the CSRF header is sent
+// for POSTs unless `csrf` is given (null: none).
+function request(st, method, path, { session, csrf, ...rest } = {}) {
+  const token = csrf !== undefined ? csrf : method === 'POST' ? session?.csrf : undefined;
+  return httpRequest(st, method, path, { ...rest, cookie: session?.cookie, csrf: token ?? undefined });
 }
 
 function login(st, user, password, localAddress) {

@@ -6,42 +6,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Station, PASSWORDS, INTERCOMD, poll, freePort } from '../e2e/station.js';
+import { request as httpRequest } from './http.js';
 
 // The CSRF token of each session cookie login() returned; request() sends
 // it with every POST of that session, as the web app does.
 const csrfOf = new Map();
 
-// One HTTPS request trusting the station's own certificate.
-function request(station, method, path, { body, cookie, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port: station.port, method, path,
-      ca: station.ca, agent: false,
-      headers: { ...(cookie ? { Cookie: cookie } : {}),
-        ...(method === 'POST' && csrfOf.has(cookie) ? { 'X-CSRF-Token': csrfOf.get(cookie) } : {}),
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { data += d; });
-      res.on('end', () => {
-        let json = null;
-        try { json = data ? JSON.parse(data) : null; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, json, text: data });
-      });
-    });
-    req.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`)));
-    if (body !== undefined)
-      req.write(typeof body === 'string' ? body : JSON.stringify(body));
-    req.end();
-  });
+// One HTTPS request; a POST with a session carries its CSRF token.
+function request(station, method, path, opts = {}) {
+  return httpRequest(station, method, path,
+      { ...opts, csrf: method === 'POST' ? csrfOf.get(opts.cookie) : undefined });
 }
 
 async function login(station, user, password) {
