@@ -809,3 +809,10 @@ oi_config_users_changed (const OiConfig * config)
 
   return !g_str_equal (stamp, config->users_stamp);
 }
+
+void
+oi_config_mark_users_seen (OiConfig * config)
+{
+  g_free (config->users_stamp);
+  config->users_stamp = users_stamp (config->users_path);
+}

@@ -132,6 +132,9 @@ const OiPeer *oi_config_find_peer_by_host (const OiConfig * config,
     const gchar * host);
 /* Whether the users file changed since @config read it. */
 gboolean oi_config_users_changed (const OiConfig * config);
+/* Takes the users file as it is now as read (after a refused reload: not
+ * retried at every request). */
+void oi_config_mark_users_seen (OiConfig * config);
 /* The user names, NULL-terminated (for the router). */
 gchar **oi_config_user_names (const OiConfig * config);
 

@@ -111,6 +111,7 @@ on_reload (gpointer data)
   if (config == NULL) {
     g_warning ("reload: %s: %s; keeping the running config", d->config_path,
         error->message);
+    oi_config_mark_users_seen (d->config);
     return G_SOURCE_CONTINUE;
   }
   /* The parts keep no pointer into the old config beyond these calls (the
