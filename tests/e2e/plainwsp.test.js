@@ -5,11 +5,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, getState,
+  Station, launchBrowser, openPage, getState,
   expectNoCall, withLogs, poll,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 // Self-contained: runs in the page, knows WSP 1.0 and nothing else.
 async function plainWspCall({ callerUri, doorUri }) {
@@ -138,7 +139,16 @@ async function plainWspCall({ callerUri, doorUri }) {
     await until(() => result.totalAudioEnergy > energy);
     // Hang up on the channel, as WSP 1.0 says after the hand-over.
     send(['bye', { code: 200, description: 'done' }]);
-    await new Promise((r) => setTimeout(r, 300));
+    // Closed only once the door has ended the call: a bye still on its way
+    // would be lost with the connection.
+    for (;;) {
+      const state = await (await fetch('/api/v1/state')).json();
+      if (state.calls.length === 0)
+        break;
+      if (Date.now() > deadline)
+        throw new Error('the door did not end the call after our bye');
+      await Promise.race([new Promise((r) => setTimeout(r, 100)), failed]);
+    }
     result.ok = true;
   } catch (e) {
     result.error = String(e);
@@ -162,14 +172,7 @@ describe('a plain WSP 1.0 peer', { skip }, () => {
     alice = await openPage(browser, station, 'alice');
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   test('calls the door: hand-over, frames decoded, audio heard, bye on the channel', () => run(async () => {
     const r = await alice.page.evaluate(plainWspCall,
