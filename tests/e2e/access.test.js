@@ -4,11 +4,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, getState,
+  Station, launchBrowser, openPage, getState,
   waitHook, withLogs, poll,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 // In a page: open a WSP socket, send `msg` on open, collect what comes back
 // until the socket closes (at most 10 s).
@@ -33,14 +34,7 @@ describe('access control', { skip }, () => {
     browser = await launchBrowser();
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   test('a caller outside the allow-list gets bye 403', () => run(async () => {
     mallory = await openPage(browser, station, 'mallory');

@@ -4,12 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, press, getState, apiGet,
+  Station, launchBrowser, openPage, press, getState, apiGet,
   waitHook, expectMedia, expectDoorHears, expectInputSeen, expectDoorOpens,
   expectNoCall, withLogs, poll,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 for (const codec of ['vp8', 'h264']) {
   describe(`mode 1: the door rings the interior (${codec})`, { skip }, () => {
@@ -22,14 +23,7 @@ for (const codec of ['vp8', 'h264']) {
       alice = await openPage(browser, station, 'alice');
     });
 
-    after(async () => {
-      await browser?.close();
-      try {
-        await station?.stop();
-      } finally {
-        await station?.cleanup();
-      }
-    });
+    after(() => shutDown(browser, station));
 
     test('the page shows the door and its IO after login', () => run(async () => {
       const me = await alice.page.evaluate(() => window.intercom.me);

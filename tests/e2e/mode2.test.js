@@ -4,12 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, apiPost, getState,
+  Station, launchBrowser, openPage, apiPost, getState,
   waitHook, expectMedia, expectDoorHears, expectInputSeen, expectDoorOpens,
   expectNoCall, withLogs,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('mode 2: the interior calls the door', { skip }, () => {
   let station, browser, alice;
@@ -22,14 +23,7 @@ describe('mode 2: the interior calls the door', { skip }, () => {
     alice = await openPage(browser, station, 'alice');
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   test('#call-door: the door answers; media both ways', () => run(async () => {
     await alice.page.click('#call-door');

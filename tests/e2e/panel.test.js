@@ -4,11 +4,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, getState,
+  Station, launchBrowser, openPage, getState,
   waitHook, expectNoCall, withLogs, poll,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('the virtual door panel', { skip }, () => {
   let station, browser, alice, panel;
@@ -24,14 +25,7 @@ describe('the virtual door panel', { skip }, () => {
     page.on('pageerror', (e) => panel.log.push(`[panel pageerror] ${e.stack || e}`));
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   const hold = async (id) => {
     const box = await panel.page.locator(id).boundingBox();

@@ -4,11 +4,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, press, apiGet, poll,
+  Station, launchBrowser, openPage, press, apiGet, poll,
   waitHook, expectMedia, expectNoCall, withLogs,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('ring group: two pages of alice', { skip }, () => {
   let station, browser, a, b;
@@ -22,14 +23,7 @@ describe('ring group: two pages of alice', { skip }, () => {
     b.user = 'alice (B)';
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   const bothRegistered = async () => {
     await waitHook(a.page, () => window.intercom.registered === true);

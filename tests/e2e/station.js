@@ -239,6 +239,20 @@ export function chromiumAvailable() {
   return existsSync(CHROMIUM);
 }
 
+// For describe(..., { skip: SKIP_WITHOUT_CHROMIUM }).
+export const SKIP_WITHOUT_CHROMIUM = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+
+// The end of a browser test file: the browser closed, the station stopped
+// (exit 0 asserted) and its directory removed, whichever exist.
+export async function shutDown(browser, station) {
+  await browser?.close();
+  try {
+    await station?.stop();
+  } finally {
+    await station?.cleanup();
+  }
+}
+
 export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
@@ -277,11 +291,12 @@ export async function apiGet(ctx, station, path) {
   return r.json();
 }
 
-// A POST carries the session's CSRF token, as the web app's do.
+// A POST carries the session's CSRF token, as the web app's do (asked for
+// once per page context: its session keeps it).
 export async function apiPost(ctx, station, path, body, expect = 204) {
-  const { csrf } = await apiGet(ctx, station, 'me');
+  ctx.csrf ??= (await apiGet(ctx, station, 'me')).csrf;
   const r = await ctx.context.request.post(station.url + '/api/v1/' + path,
-      { headers: { 'X-CSRF-Token': csrf }, ...(body === undefined ? {} : { data: body }) });
+      { headers: { 'X-CSRF-Token': ctx.csrf }, ...(body === undefined ? {} : { data: body }) });
   assert.equal(r.status(), expect, `POST ${path}: ${r.status()} ${await r.text()}`);
   return r;
 }

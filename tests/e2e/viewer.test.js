@@ -6,11 +6,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Station, launchBrowser, openPage, chromiumAvailable, press, getState,
+  Station, launchBrowser, openPage, press, getState,
   waitHook, expectMedia, expectDoorOpens, expectNoCall, withLogs, stats, poll,
+  shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 
-const skip = !chromiumAvailable() && 'no Chromium at /usr/bin/chromium';
+const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('a viewer joins a bell call', { skip }, () => {
   let station, browser, main, viewer;
@@ -23,14 +24,7 @@ describe('a viewer joins a bell call', { skip }, () => {
     viewer = await openPage(browser, station, 'alice');
   });
 
-  after(async () => {
-    await browser?.close();
-    try {
-      await station?.stop();
-    } finally {
-      await station?.cleanup();
-    }
-  });
+  after(() => shutDown(browser, station));
 
   test('the bell call is answered by one page, the other calls the door and views', () => run(async () => {
     await waitHook(main.page, () => window.intercom.registered === true);
