@@ -338,6 +338,20 @@ invite_new (const gchar * caller_user, const gchar * callee_uri,
       snapshot);
 }
 
+/* The door invites alice, whose one registered socket (@phone) rings:
+ * returns the door's socket. */
+static Peer *
+door_rings_alice (Station * st, Peer ** phone)
+{
+  Peer *door;
+
+  *phone = register_user (st, "alice", NULL);
+  door = connect_user (st, "door");
+  peer_send (door, invite_new ("door", "alice@" HOST, NULL));
+  WAIT_FOR ((*phone)->messages->len == 2);
+  return door;
+}
+
 static void
 check_idle (Station * st)
 {
@@ -828,22 +842,18 @@ GST_START_TEST (test_lost_sockets)
 
   /* The caller, before an offer: the callees get 487. */
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     wsp_connection_close (door->conn);
     expect_bye (phone, WSP_BYE_CANCELLED, 3);
     check_idle (st);
   }
   /* The winner: the caller gets 408. */
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     peer_send (phone, wsp_message_new_offer (SDP));
     WAIT_FOR (door->messages->len == 1);
     wsp_connection_close (phone->conn);
@@ -852,11 +862,9 @@ GST_START_TEST (test_lost_sockets)
   }
   /* The caller, after the offer: the winner gets 408. */
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     peer_send (phone, wsp_message_new_offer (SDP));
     WAIT_FOR (door->messages->len == 1);
     wsp_connection_close (door->conn);
@@ -865,11 +873,9 @@ GST_START_TEST (test_lost_sockets)
   }
   /* The only callee, still ringing: as a `bye` 408 from it. */
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     wsp_connection_close (phone->conn);
     expect_bye (door, WSP_BYE_TIMEOUT, 1);
     check_idle (st);
@@ -919,11 +925,9 @@ GST_START_TEST (test_call_protocol_errors)
   /* The winner registers again mid-call; then a malformed message from
    * the last callee still ringing. */
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     peer_send (phone, wsp_message_new_offer (SDP));
     WAIT_FOR (door->messages->len == 1);
     peer_send (phone, wsp_message_new_register ("alice@" HOST));
@@ -932,11 +936,9 @@ GST_START_TEST (test_call_protocol_errors)
     check_idle (st);
   }
   {
-    g_autoptr (Peer) phone = register_user (st, "alice", NULL);
-    g_autoptr (Peer) door = connect_user (st, "door");
+    g_autoptr (Peer) phone = NULL;
+    g_autoptr (Peer) door = door_rings_alice (st, &phone);
 
-    peer_send (door, invite_new ("door", "alice@" HOST, NULL));
-    WAIT_FOR (phone->messages->len == 2);
     soup_websocket_connection_send_text (wsp_connection_get_websocket
         (phone->conn), "[\"offer\"]");
     expect_bye (phone, WSP_BYE_BAD_REQUEST, 3);
@@ -1001,16 +1003,4 @@ router_suite (void)
   return s;
 }
 
-int
-main (int argc, char **argv)
-{
-  gst_check_init (&argc, &argv);
-
-  /* wss:// needs GIO's TLS backend, glib-networking. */
-  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
-    g_printerr ("no GIO TLS backend (glib-networking): skipped\n");
-    return 77;
-  }
-
-  return gst_check_run_suite (router_suite (), "router", __FILE__);
-}
+WSP_TEST_TLS_MAIN (router)

@@ -377,6 +377,19 @@ expect_end_by_stop (Peer * stopped, Peer * other)
   fail_unless (other->ended_remote);
 }
 
+/* Plays @caller; the server answers its call with a callee element of
+ * @props and @media, returned. */
+static Peer *
+play_and_accept (Peer * caller, const gchar * props, const gchar * media)
+{
+  accept_as = NULL;
+  accept_props = props;
+  accept_media = media;
+  gst_element_set_state (caller->pipeline, GST_STATE_PLAYING);
+  WAIT_FOR (accept_as != NULL);
+  return accept_as;
+}
+
 GST_START_TEST (test_door_calls_interior)
 {
   server_start ();
@@ -385,13 +398,8 @@ GST_START_TEST (test_door_calls_interior)
   for (guint round = 0; round < 3; round++) {
     Peer *door, *interior;
 
-    accept_as = NULL;
-    accept_props = INTERIOR_PROPS;
-    accept_media = INTERIOR_MEDIA;
     door = caller_new (DOOR_PROPS, DOOR_MEDIA);
-    gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
-    WAIT_FOR (accept_as != NULL);
-    interior = accept_as;
+    interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
 
     WAIT_FOR (door->ringing);
     expect_media_both_ways (door, interior);
@@ -418,13 +426,8 @@ GST_START_TEST (test_interior_calls_door)
   Peer *door, *interior;
 
   server_start ();
-  accept_as = NULL;
-  accept_props = DOOR_PROPS;
-  accept_media = DOOR_MEDIA;
   interior = caller_new (INTERIOR_PROPS, INTERIOR_MEDIA);
-  gst_element_set_state (interior->pipeline, GST_STATE_PLAYING);
-  WAIT_FOR (accept_as != NULL);
-  door = accept_as;
+  door = play_and_accept (interior, DOOR_PROPS, DOOR_MEDIA);
 
   expect_media_both_ways (door, interior);
   expect_end_by_stop (door, interior);
@@ -443,15 +446,11 @@ GST_START_TEST (test_h264_payload_from_offer)
   /* The interior offers H264 at payload type 102; the door's payloader
    * says 96 and must be rewritten to the offer's. */
   server_start ();
-  accept_as = NULL;
-  accept_props = INTERIOR_PROPS " recv-video-caps=\"application/x-rtp,"
-      "media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-      "packetization-mode=(string)1\"";
-  accept_media = INTERIOR_MEDIA;
   door = caller_new (DOOR_PROPS, DOOR_H264_MEDIA);
-  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
-  WAIT_FOR (accept_as != NULL);
-  interior = accept_as;
+  interior = play_and_accept (door,
+      INTERIOR_PROPS " recv-video-caps=\"application/x-rtp,media=video,"
+      "encoding-name=H264,payload=102,clock-rate=90000,"
+      "packetization-mode=(string)1\"", INTERIOR_MEDIA);
 
   expect_media_both_ways (door, interior);
   expect_normal_end (door, interior);
@@ -518,14 +517,10 @@ GST_START_TEST (test_io_channel_from_callee)
   /* Mode 2: the interior calls the door, which offers and makes io. The
    * interior asks for io too, and must take the door's. */
   server_start ();
-  accept_as = NULL;
-  accept_props = DOOR_PROPS " io-channel=true";
-  accept_media = DOOR_MEDIA;
   interior = caller_new (INTERIOR_PROPS " io-channel=true", INTERIOR_MEDIA);
   fail_if (send_io (interior, IO_PULSE), "sent with no call");
-  gst_element_set_state (interior->pipeline, GST_STATE_PLAYING);
-  WAIT_FOR (accept_as != NULL);
-  door = accept_as;
+  door = play_and_accept (interior, DOOR_PROPS " io-channel=true",
+      DOOR_MEDIA);
   /* The door has made the channel; it opens with SCTP, later. */
   WAIT_FOR (door->ringing);
   fail_if (send_io (door, IO_STATE), "sent on a channel not open");
@@ -563,13 +558,8 @@ GST_START_TEST (test_io_channel_from_caller)
   /* Mode 1 with a plain WSP 1.0 interior: it makes no io channel, so the
    * door (the caller) makes it after the hand-over. */
   server_start ();
-  accept_as = NULL;
-  accept_props = INTERIOR_PROPS;
-  accept_media = INTERIOR_MEDIA;
   door = caller_new (DOOR_PROPS " io-channel=true", DOOR_MEDIA);
-  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
-  WAIT_FOR (accept_as != NULL);
-  interior = accept_as;
+  interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
 
   WAIT_FOR (door->connected && interior->connected);
   WAIT_FOR (door->transferred && interior->transferred);
@@ -610,14 +600,9 @@ GST_START_TEST (test_snapshot_in_invite)
     Peer *door, *interior;
     g_autofree gchar *value = NULL;
 
-    accept_as = NULL;
-    accept_props = INTERIOR_PROPS;
-    accept_media = INTERIOR_MEDIA;
     door = caller_new (DOOR_PROPS, DOOR_MEDIA);
     g_object_set (door->ws, "snapshot", snapshots[round], NULL);
-    gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
-    WAIT_FOR (accept_as != NULL);
-    interior = accept_as;
+    interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
     fail_unless_equals_string (invite_snapshot, expected[round]);
 
     /* Read at the invite, so it may change during a call (other
@@ -647,13 +632,8 @@ GST_START_TEST (test_end_call_with_code)
   /* The door ends a call another interior answered: 487 reaches the
    * peer, and a deliberate end posts no ERROR. */
   server_start ();
-  accept_as = NULL;
-  accept_props = INTERIOR_PROPS;
-  accept_media = INTERIOR_MEDIA;
   door = caller_new (DOOR_PROPS, DOOR_MEDIA);
-  gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
-  WAIT_FOR (accept_as != NULL);
-  interior = accept_as;
+  interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
   WAIT_FOR (door->connected && interior->connected);
   WAIT_FOR (door->transferred && interior->transferred);
 

@@ -75,3 +75,17 @@ message_copy (const WspMessage * message)
   fail_unless (wsp_message_parse (text, strlen (text), &copy, NULL));
   return copy;
 }
+
+/* main() of a suite that needs wss://: skipped (exit 77) without GIO's TLS
+ * backend, glib-networking. */
+#define WSP_TEST_TLS_MAIN(name)                                         \
+  int                                                                   \
+  main (int argc, char **argv)                                          \
+  {                                                                     \
+    gst_check_init (&argc, &argv);                                      \
+    if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {   \
+      g_printerr ("no GIO TLS backend (glib-networking): skipped\n");   \
+      return 77;                                                        \
+    }                                                                   \
+    return gst_check_run_suite (name##_suite (), #name, __FILE__);      \
+  }

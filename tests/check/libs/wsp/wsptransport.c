@@ -1333,16 +1333,4 @@ wsptransport_suite (void)
   return s;
 }
 
-int
-main (int argc, char **argv)
-{
-  gst_check_init (&argc, &argv);
-
-  /* wss:// needs GIO's TLS backend, glib-networking. */
-  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
-    g_printerr ("no GIO TLS backend (glib-networking): skipped\n");
-    return 77;
-  }
-
-  return gst_check_run_suite (wsptransport_suite (), "wsptransport", __FILE__);
-}
+WSP_TEST_TLS_MAIN (wsptransport)
