@@ -456,30 +456,28 @@ oi_io_get_state (OiIo * io)
   return state;
 }
 
+/* "@member": {"name": active, ...} for @lines. */
+static void
+add_lines_json (JsonBuilder * b, const gchar * member, GArray * lines,
+    GHashTable * state)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_begin_object (b);
+  for (guint i = 0; i < lines->len; i++) {
+    const gchar *name = g_array_index (lines, OiLine, i).name;
+
+    json_builder_set_member_name (b, name);
+    json_builder_add_boolean_value (b,
+        GPOINTER_TO_INT (g_hash_table_lookup (state, name)));
+  }
+  json_builder_end_object (b);
+}
+
 void
 oi_io_add_state_json (OiIo * io, JsonBuilder * b)
 {
-
-  json_builder_set_member_name (b, "inputs");
-  json_builder_begin_object (b);
-  for (guint i = 0; i < io->inputs->len; i++) {
-    const gchar *name = g_array_index (io->inputs, OiLine, i).name;
-
-    json_builder_set_member_name (b, name);
-    json_builder_add_boolean_value (b,
-        GPOINTER_TO_INT (g_hash_table_lookup (io->input_state, name)));
-  }
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "relays");
-  json_builder_begin_object (b);
-  for (guint i = 0; i < io->relays->len; i++) {
-    const gchar *name = g_array_index (io->relays, OiLine, i).name;
-
-    json_builder_set_member_name (b, name);
-    json_builder_add_boolean_value (b,
-        GPOINTER_TO_INT (g_hash_table_lookup (io->relay_state, name)));
-  }
-  json_builder_end_object (b);
+  add_lines_json (b, "inputs", io->inputs, io->input_state);
+  add_lines_json (b, "relays", io->relays, io->relay_state);
 }
 
 gboolean

@@ -48,8 +48,7 @@ struct _OiServer
 
   OiBackoff *login_by_address;
   OiBackoff *login_by_user;
-  GHashTable *logins_by_address;        /* address -> running checks */
-  guint logins_running;
+  GHashTable *logins_running;   /* addresses whose check runs (one each) */
 
   GHashTable *sockets_by_address;       /* address -> open /wsp sockets */
   GHashTable *sockets;          /* WspConnection -> its address */
@@ -402,8 +401,7 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   gint64 now = g_get_monotonic_time ();
   Session *session;
 
-  self->logins_running--;
-  counter_add (self->logins_by_address, login->address, -1);
+  g_hash_table_remove (self->logins_running, login->address);
   if (!g_task_propagate_boolean (G_TASK (result), NULL)) {
     /* (MAX() evaluates an argument twice: each failure once, first) */
     guint by_address = oi_backoff_fail (self->login_by_address,
@@ -503,7 +501,7 @@ api_login (OiServer * self, SoupServerMessage * msg)
   by_address = oi_backoff_wait_ms (self->login_by_address, address, now);
   by_user = oi_backoff_wait_ms (self->login_by_user, user, now);
   wait = MAX (by_address, by_user);
-  if (wait > 0 || counter_get (self->logins_by_address, address) > 0) {
+  if (wait > 0 || g_hash_table_contains (self->logins_running, address)) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     guint seconds = MAX ((wait + 999) / 1000, 1);
     g_autofree gchar *text = g_strdup_printf ("%u", seconds);
@@ -523,15 +521,14 @@ api_login (OiServer * self, SoupServerMessage * msg)
     respond_builder (msg, STATUS_TOO_MANY_REQUESTS, b);
     return;
   }
-  if (self->logins_running >= MAX_LOGINS_RUNNING) {
+  if (g_hash_table_size (self->logins_running) >= MAX_LOGINS_RUNNING) {
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "Retry-After", "1");
     respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy checking "
         "other logins: try again in 1 s");
     return;
   }
-  self->logins_running++;
-  counter_add (self->logins_by_address, address, 1);
+  g_hash_table_add (self->logins_running, g_strdup (address));
 
   known = oi_config_find_user (self->config, user);
   login = g_new0 (Login, 1);
@@ -953,7 +950,7 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->login_by_user = oi_backoff_new (config->login_failures - 1,
       config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
       MAX_LOGIN_RECORDS);
-  self->logins_by_address = g_hash_table_new_full (g_str_hash, g_str_equal,
+  self->logins_running = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, NULL);
   self->sockets_by_address = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, NULL);
@@ -1033,7 +1030,7 @@ oi_server_free (OiServer * self)
     g_hash_table_unref (self->sockets);
   }
   g_clear_pointer (&self->sockets_by_address, g_hash_table_unref);
-  g_clear_pointer (&self->logins_by_address, g_hash_table_unref);
+  g_clear_pointer (&self->logins_running, g_hash_table_unref);
   g_clear_pointer (&self->login_by_address, oi_backoff_free);
   g_clear_pointer (&self->login_by_user, oi_backoff_free);
   g_free (self->fingerprint);
