@@ -212,20 +212,20 @@ substitute (const gchar * text, GHashTable * vars, GError ** error)
   return g_string_free (out, FALSE);
 }
 
-static GstElement *
-build_pipeline (OiCalls * self, Call * call, GError ** error)
+/* The call pipeline's gst-launch text for `c`: its file with the comments
+ * removed and the variables filled in; `codec` gets the video codec. */
+gchar *
+oi_calls_pipeline_text (const OiConfig * c, const gchar ** codec,
+    GError ** error)
 {
-  const OiConfig *c = self->config;
   g_autoptr (GHashTable) vars = g_hash_table_new_full (g_str_hash,
       g_str_equal, NULL, g_free);
   g_autofree gchar *file = g_strdup_printf ("%s/%s.pipeline",
       c->pipelines_dir, c->pipeline);
   g_autofree gchar *text = NULL;
-  g_autofree gchar *launch = NULL;
   g_autoptr (GString) stripped = g_string_new (NULL);
   g_auto (GStrv) lines = NULL;
-  const gchar *codec = NULL;
-  gchar *encoder;
+  gchar *encoder, *launch;
   gboolean aec = c->echo_cancel && have ("webrtcdsp");
 
   if (!g_file_get_contents (file, &text, NULL, error))
@@ -240,13 +240,12 @@ build_pipeline (OiCalls * self, Call * call, GError ** error)
     g_string_append_printf (stripped, "%s\n", lines[i]);
   }
 
-  encoder = video_encoder (c, &codec);
+  encoder = video_encoder (c, codec);
   if (encoder == NULL) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
         "no encoder for [media] codecs (x264enc, openh264enc or vp8enc)");
     return NULL;
   }
-  call->codec = g_strdup (codec);
   g_hash_table_insert (vars, "video_encoder", encoder);
   g_hash_table_insert (vars, "width", g_strdup_printf ("%u", c->width));
   g_hash_table_insert (vars, "height", g_strdup_printf ("%u", c->height));
@@ -266,10 +265,21 @@ build_pipeline (OiCalls * self, Call * call, GError ** error)
           "webrtcechoprobe name=echoprobe ! " : ""));
 
   launch = substitute (stripped->str, vars, error);
-  if (launch == NULL) {
+  if (launch == NULL)
     g_prefix_error (error, "%s: ", file);
+  return launch;
+}
+
+static GstElement *
+build_pipeline (OiCalls * self, Call * call, GError ** error)
+{
+  const gchar *codec = NULL;
+  g_autofree gchar *launch = oi_calls_pipeline_text (self->config, &codec,
+      error);
+
+  if (launch == NULL)
     return NULL;
-  }
+  call->codec = g_strdup (codec);
   g_debug ("call pipeline: %s", launch);
   return gst_parse_launch_full (launch, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
       error);

@@ -186,6 +186,8 @@ typedef struct _OiCalls OiCalls;
 OiCalls *oi_calls_new (const OiConfig * config, OiIo * io,
     const gchar * door_token, const gchar * self_uri);
 void oi_calls_free (OiCalls * calls);
+gchar *oi_calls_pipeline_text (const OiConfig * config, const gchar ** codec,
+    GError ** error);
 void oi_calls_set_config (OiCalls * calls, const OiConfig * config);
 /* The bell was pressed: mode 1. */
 void oi_calls_bell (OiCalls * calls);

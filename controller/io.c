@@ -43,6 +43,7 @@ struct _OiIo
   gulong sim_handler;
   GMutex sim_lock;
   gint64 sim_changed[OI_GPIO_SIM_CHIP_N_LINES]; /* µs since the epoch */
+  gint64 sim_activated[OI_GPIO_SIM_CHIP_N_LINES];       /* the same */
   OiIoEventFunc func;
   gpointer user_data;
 };
@@ -361,11 +362,14 @@ on_sim_output_changed (OiGpioSimChip * chip, guint offset, gboolean level,
 {
   OiIo *io = data;
   gint64 ago = g_get_monotonic_time () - (gint64) (timestamp / 1000);
+  gint64 when = g_get_real_time () - MAX (ago, 0);
 
   if (offset >= OI_GPIO_SIM_CHIP_N_LINES)
     return;
   g_mutex_lock (&io->sim_lock);
-  io->sim_changed[offset] = g_get_real_time () - MAX (ago, 0);
+  io->sim_changed[offset] = when;
+  if (level != io->active_low)
+    io->sim_activated[offset] = when;
   g_mutex_unlock (&io->sim_lock);
 }
 
@@ -505,11 +509,13 @@ oi_io_add_sim_relays_json (OiIo * io, JsonBuilder * b)
 
   for (guint i = 0; i < io->relays->len; i++) {
     const OiLine *line = &g_array_index (io->relays, OiLine, i);
-    gint64 changed = 0;
+    gint64 changed = 0, activated = 0;
 
     g_mutex_lock (&io->sim_lock);
-    if (line->offset < OI_GPIO_SIM_CHIP_N_LINES)
+    if (line->offset < OI_GPIO_SIM_CHIP_N_LINES) {
       changed = io->sim_changed[line->offset];
+      activated = io->sim_activated[line->offset];
+    }
     g_mutex_unlock (&io->sim_lock);
     json_builder_set_member_name (b, line->name);
     json_builder_begin_object (b);
@@ -521,6 +527,8 @@ oi_io_add_sim_relays_json (OiIo * io, JsonBuilder * b)
         oi_gpio_sim_chip_get_output_changes (io->sim, line->offset));
     json_builder_set_member_name (b, "changed");
     json_builder_add_int_value (b, changed);
+    json_builder_set_member_name (b, "activated");
+    json_builder_add_int_value (b, activated);
     json_builder_end_object (b);
   }
 }

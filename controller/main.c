@@ -193,6 +193,30 @@ save_users (const OiConfig * config, GKeyFile * kf, GError ** error)
       G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
+/* intercomd --print-pipeline: the text each call's pipeline is made from,
+ * for gst-launch-1.0 (a camera or encoder checked by hand, the benchmark's
+ * bare pipeline). */
+static gint
+print_call_pipeline (const gchar * config_path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) config = oi_config_load (config_path, &error);
+  g_autofree gchar *text = NULL;
+  const gchar *codec = NULL;
+
+  if (config == NULL) {
+    g_printerr ("intercomd: %s: %s\n", config_path, error->message);
+    return OI_EXIT_CONFIG;
+  }
+  text = oi_calls_pipeline_text (config, &codec, &error);
+  if (text == NULL) {
+    g_printerr ("intercomd: %s\n", error->message);
+    return OI_EXIT_CONFIG;
+  }
+  g_print ("%s\n", g_strstrip (text));
+  return 0;
+}
+
 typedef enum
 {
   USERS_LIST,
@@ -426,7 +450,8 @@ int
 main (int argc, char *argv[])
 {
   Intercomd d = { 0, };
-  gboolean version = FALSE, debug = FALSE, hash = FALSE, list = FALSE;
+  gboolean version = FALSE, debug = FALSE, hash = FALSE, list = FALSE,
+      print_pipeline = FALSE;
   g_autofree gchar *add_user = NULL, *set_password = NULL, *remove_user =
       NULL;
   g_autoptr (GOptionContext) context = NULL;
@@ -447,6 +472,9 @@ main (int argc, char *argv[])
     {"remove-user", 0, 0, G_OPTION_ARG_STRING, &remove_user,
         "Remove a user (ends their sessions)", "NAME"},
     {"list-users", 0, 0, G_OPTION_ARG_NONE, &list, "List the users", NULL},
+    {"print-pipeline", 0, 0, G_OPTION_ARG_NONE, &print_pipeline,
+          "Print the call pipeline the config gives, as gst-launch-1.0 text",
+        NULL},
     {NULL}
   };
   gint status;
@@ -471,6 +499,11 @@ main (int argc, char *argv[])
   if (d.config_path == NULL) {
     g_printerr ("intercomd: --config FILE is required\n");
     return OI_EXIT_USAGE;
+  }
+  if (print_pipeline) {
+    status = print_call_pipeline (d.config_path);
+    g_free (d.config_path);
+    return status;
   }
   if ((add_user != NULL) + (set_password != NULL) + (remove_user != NULL)
       + list > 1) {

@@ -12,6 +12,8 @@
 //   states      every state entered, in order (for "never connected" checks)
 //   registered  true while a registered socket waits for a call
 //   lastInvite  the last invite message array received
+//   lastInviteAt  when it arrived: ms since the epoch, fractional
+//               (performance.timeOrigin + performance.now(); benchmarks)
 //   lastBye     {code, description} of the last bye received (101 excluded)
 //   io          every io message received, parsed (arrays), in order
 //   errors      strings: every error the page met
@@ -49,6 +51,7 @@ const hooks = {
   states: ['login'],
   registered: false,
   lastInvite: null,
+  lastInviteAt: null,
   lastBye: null,
   io: [],
   errors: [],
@@ -482,6 +485,7 @@ function openRegistration() {
         renderConnection();
         break;
       case 'invite':
+        hooks.lastInviteAt = performance.timeOrigin + performance.now();
         invited = true;
         registration.ws = null;
         hooks.registered = false;

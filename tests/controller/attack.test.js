@@ -619,6 +619,7 @@ password-hash=${victimHash}
 
   test('positive control: the bell button pulses the bell relay (the counter moves)', async () => {
     const beforeRelays = await simRelays(st, admin);
+    const pressedUs = Date.now() * 1000;
     let r = await request(st, 'POST', '/api/v1/sim/inputs/bell', { session: admin, body: { active: true } });
     assert.equal(r.status, 204, r.text);
     await poll(() => simRelays(st, admin), (x) => x.bell.changes >= beforeRelays.bell.changes + 2
@@ -628,7 +629,14 @@ password-hash=${victimHash}
     const afterRelays = await simRelays(st, admin);
     assert.equal(afterRelays.bell.changes, beforeRelays.bell.changes + 2, 'one pulse: on, off');
     assert.equal(afterRelays.door.changes, beforeRelays.door.changes, 'the door did not move');
-    assert.ok(afterRelays.bell.changed > 0, 'the time of the last change');
+    // the chip's own times, on the wall clock (1 ms for the conversion from
+    // its monotonic stamps): on after the press, off after on, both by now
+    const nowUs = Date.now() * 1000;
+    assert.ok(afterRelays.bell.activated >= pressedUs - 1000,
+        `on (${afterRelays.bell.activated}) after the press (${pressedUs})`);
+    assert.ok(afterRelays.bell.changed > afterRelays.bell.activated,
+        `off (${afterRelays.bell.changed}) after on (${afterRelays.bell.activated})`);
+    assert.ok(afterRelays.bell.changed <= nowUs + 1000, `off (${afterRelays.bell.changed}) by now (${nowUs})`);
     // the bell call (nobody registered) ends by itself
     await poll(() => expectAlive(st, admin), (s) => s.calls.length === 0,
         { timeout: 20000, what: 'the bell call ended' });

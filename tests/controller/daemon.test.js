@@ -52,13 +52,22 @@ function runIntercomd(args, input) {
   });
 }
 
-test('a bad config exits 78 naming the key; --version; --hash-password', async () => {
+test('a bad config exits 78 naming the key; --version; --hash-password; --print-pipeline', async () => {
   const st = await startStation();
   try {
     await st.stop();
+    // the call pipeline of this config (vp8 at 800 kbit/s, 640x480@30)
+    let r = await runIntercomd(['--config', st.config, '--print-pipeline']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /video\/x-raw,width=640,height=480,framerate=30\/1/);
+    assert.match(r.out, /vp8enc [^!]*target-bitrate=800000/);
+    assert.match(r.out, /tee name=video/);
+    assert.doesNotMatch(r.out, /\$\{|#/, 'variables filled in, comments gone');
     const text = await readFile(st.config, 'utf8');
     await writeFile(st.config, text.replace('framerate=30', 'framerate=fast'));
-    let r = await runIntercomd(['--config', st.config]);
+    r = await runIntercomd(['--config', st.config, '--print-pipeline']);
+    assert.equal(r.code, 78, r.err);
+    r = await runIntercomd(['--config', st.config]);
     assert.equal(r.code, 78, r.err);
     assert.match(r.err, /\[media\] framerate/);
     await writeFile(st.config, text + '\n[media]\nvideo-device=/dev/video0 ! fakesink\n');

@@ -80,10 +80,13 @@ async function hashPassword(password) {
   });
 }
 
-// A running intercomd. `codec`: 'vp8' or 'h264'.
+// A running intercomd. `codec`: 'vp8' or 'h264' (or a preference list,
+// 'h264,vp8'). `pipelines`, `pipeline`: where the call pipeline comes from;
+// `gpio`: more lines for that group; `extra`: more groups.
 export class Station {
   static async start({ codec = 'vp8', echoCancel = false, extra = '',
-    allowNetworks = '127.0.0.0/8' } = {}) {
+    allowNetworks = '127.0.0.0/8', bitrate = 800, pipeline = 'test',
+    pipelines = join(SOURCE_ROOT, 'pipelines'), gpio = '' } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
@@ -119,19 +122,20 @@ port=${st.port}
 certificate=${st.cert}
 private-key=${st.key}
 web-root=${join(SOURCE_ROOT, 'data', 'www')}
-pipelines=${join(SOURCE_ROOT, 'pipelines')}
+pipelines=${pipelines}
 
 [media]
-pipeline=test
+pipeline=${pipeline}
 codecs=${codec}
 width=640
 height=480
 framerate=30
-bitrate=800
+bitrate=${bitrate}
 echo-cancel=${echoCancel}
 
 [gpio]
 chip=sim
+${gpio}
 
 [calls]
 ring=${st.uri('alice')}
