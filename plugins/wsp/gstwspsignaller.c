@@ -30,7 +30,8 @@
  * What it sends is what is linked to its sink pads; what it receives is
  * set by #GstWspSignaller:recv-audio and #GstWspSignaller:recv-video. A
  * caller can send a still of the visitor with its invite
- * (#GstWspSignaller:snapshot).
+ * (#GstWspSignaller:snapshot), and connect while that still is being made
+ * (#GstWspSignaller:hold-invite).
  *
  * ## The `io` data channel
  *
@@ -139,6 +140,7 @@ enum
   PROP_ICE_TIMEOUT,
   PROP_IO_CHANNEL,
   PROP_SNAPSHOT,
+  PROP_HOLD_INVITE,
   PROP_RECV_AUDIO,
   PROP_RECV_VIDEO,
   PROP_RECV_AUDIO_CAPS,
@@ -213,6 +215,7 @@ struct _GstWspSignaller
   guint ice_timeout;
   gboolean io_channel;
   gchar *snapshot;
+  gboolean hold_invite;
   gboolean recv_audio;
   gboolean recv_video;
   GstCaps *recv_audio_caps;
@@ -1905,10 +1908,27 @@ connected (GObject * source, GAsyncResult * result, gpointer data)
     return;
   }
   if (self->state == CALL_CONNECTING) {
+    gboolean hold;
+
     watch_connection (self, connection);
-    send_invite (self);
+    GST_OBJECT_LOCK (self);
+    hold = self->hold_invite;
+    GST_OBJECT_UNLOCK (self);
+    if (hold)
+      GST_DEBUG_OBJECT (self, "connected; the invite waits for hold-invite");
+    else
+      send_invite (self);
   }
   gst_object_unref (self);
+}
+
+/* hold-invite went FALSE: a caller that is connected sends its invite now
+ * (one that is still connecting sends it when connected). */
+static void
+release_invite (GstWspSignaller * self, gpointer data)
+{
+  if (self->state == CALL_CONNECTING && self->connection != NULL)
+    send_invite (self);
 }
 
 static void
@@ -2407,6 +2427,22 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
           "(read when the invite is sent; left out if invalid)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstWspSignaller:hold-invite:
+   *
+   * Caller only: while TRUE, the element opens its WebSocket but holds the
+   * `invite`; setting it to FALSE sends it at once (or as soon as the
+   * socket is open). An application that makes the snapshot while the
+   * connection is being made sets it TRUE before starting the element and
+   * FALSE after setting #GstWspSignaller:snapshot, so the connection's
+   * time (TLS handshake, network round trips) hides behind the snapshot's.
+   * A held call is ended like any other (hangup, end-call, stop).
+   */
+  g_object_class_install_property (gobject_class, PROP_HOLD_INVITE,
+      g_param_spec_boolean ("hold-invite", "Hold the invite",
+          "Caller: connect, but send the invite only once this is FALSE",
+          FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_RECV_AUDIO,
       g_param_spec_boolean ("recv-audio", "Receive audio",
           "Receive the peer's audio", DEFAULT_RECV_AUDIO, rw));
@@ -2642,8 +2678,10 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
   GstWspSignaller *self = GST_WSP_SIGNALLER (object);
 
   GST_OBJECT_LOCK (self);
-  /* The snapshot is read when the invite is sent, and may be set late. */
-  if (self->started && prop_id != PROP_SNAPSHOT) {
+  /* The snapshot is read when the invite is sent, and may be set late;
+   * hold-invite releases it. */
+  if (self->started && prop_id != PROP_SNAPSHOT
+      && prop_id != PROP_HOLD_INVITE) {
     GST_OBJECT_UNLOCK (self);
     GST_WARNING_OBJECT (self, "cannot change \"%s\" during a call",
         pspec->name);
@@ -2704,6 +2742,18 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
     case PROP_SNAPSHOT:
       set_string (self, &self->snapshot, value);
       break;
+    case PROP_HOLD_INVITE:{
+      gboolean release = self->hold_invite && !g_value_get_boolean (value)
+          && self->started;
+
+      self->hold_invite = g_value_get_boolean (value);
+      if (release) {
+        GST_OBJECT_UNLOCK (self);
+        run_on_context (self, release_invite, NULL, NULL);
+        return;
+      }
+      break;
+    }
     case PROP_RECV_AUDIO:
       self->recv_audio = g_value_get_boolean (value);
       break;
@@ -2792,6 +2842,9 @@ gst_wsp_signaller_get_property (GObject * object, guint prop_id,
       break;
     case PROP_SNAPSHOT:
       g_value_set_string (value, self->snapshot);
+      break;
+    case PROP_HOLD_INVITE:
+      g_value_set_boolean (value, self->hold_invite);
       break;
     case PROP_RECV_AUDIO:
       g_value_set_boolean (value, self->recv_audio);

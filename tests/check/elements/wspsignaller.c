@@ -625,6 +625,47 @@ GST_START_TEST (test_snapshot_in_invite)
 
 GST_END_TEST;
 
+/* hold-invite: the socket opens, the invite waits; released after the
+ * connection (round 0) or before it is made (round 1), it goes, with the
+ * snapshot set at the release. */
+GST_START_TEST (test_hold_invite)
+{
+  server_start ();
+  for (guint round = 0; round < 2; round++) {
+    Peer *door, *interior;
+
+    door = caller_new (DOOR_PROPS " hold-invite=true", DOOR_MEDIA);
+    accept_as = NULL;
+    accept_props = INTERIOR_PROPS;
+    accept_media = INTERIOR_MEDIA;
+    g_ptr_array_set_size (server_connections, 0);
+    gst_element_set_state (door->pipeline, GST_STATE_PLAYING);
+    if (round == 0) {
+      gint64 until;
+
+      WAIT_FOR (server_connections->len == 1);
+      /* The absence of an invite, over 300 ms after the socket opened:
+       * one sent at the connection would be here within a few. */
+      until = g_get_monotonic_time () + 300 * G_TIME_SPAN_MILLISECOND;
+      WAIT_FOR (g_get_monotonic_time () >= until);
+      fail_unless (accept_as == NULL, "the invite went while held");
+    }
+    g_object_set (door->ws, "snapshot", SNAPSHOT, "hold-invite", FALSE,
+        NULL);
+    WAIT_FOR (accept_as != NULL);
+    interior = accept_as;
+    fail_unless_equals_string (invite_snapshot, SNAPSHOT);
+    WAIT_FOR (door->ringing);
+    expect_normal_end (door, interior);
+    peer_free (door);
+    peer_free (interior);
+  }
+  g_clear_pointer (&invite_snapshot, g_free);
+  server_stop ();
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_end_call_with_code)
 {
   Peer *door, *interior;
@@ -907,6 +948,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_io_channel_from_callee);
   tcase_add_test (tc, test_io_channel_from_caller);
   tcase_add_test (tc, test_snapshot_in_invite);
+  tcase_add_test (tc, test_hold_invite);
   tcase_add_test (tc, test_end_call_with_code);
   tcase_add_test (tc, test_malformed_message_mid_call);
   tcase_add_test (tc, test_peer_goes_silent);
