@@ -12,6 +12,9 @@
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define HISTORY_MAX 50
 #define SNAPSHOT_TIMEOUT (GST_SECOND)
@@ -793,6 +796,11 @@ end_call (OiCalls * self, gint code, const gchar * why)
   add_history (self, call);
   self->call = NULL;
   call_free (call);
+#ifdef __GLIBC__
+  /* A call's buffers, encoder and threads are gone: hand the free pages
+   * back now, not at some later allocation (BENCHMARKS.md, RSS). */
+  malloc_trim (0);
+#endif
 }
 
 static gboolean
@@ -867,9 +875,11 @@ address_is_local (OiCalls * self, const gchar * uri)
   return at && g_ascii_strcasecmp (at + 1, self->config->host) == 0;
 }
 
-/* Mode 1, after the snapshot (or without one). */
+/* Mode 1: a caller element per ring target. With `hold`, each connects
+ * but holds its invite until release_targets() gives it the snapshot, so
+ * the connections are made while the snapshot is taken. */
 static void
-ring_targets (OiCalls * self, Call * call, const gchar * snapshot_uri)
+ring_targets (OiCalls * self, Call * call, gboolean hold)
 {
   const OiConfig *c = self->config;
   guint started = 0;
@@ -879,8 +889,8 @@ ring_targets (OiCalls * self, Call * call, const gchar * snapshot_uri)
 
     if (peer == NULL)
       continue;
-    g_object_set (peer->signaller, "target", c->ring[i], "snapshot",
-        snapshot_uri, NULL);
+    g_object_set (peer->signaller, "target", c->ring[i], "hold-invite", hold,
+        NULL);
     if (address_is_local (self, c->ring[i])) {
       /* Our own users: through our own home server, over loopback. */
       g_object_set (peer->signaller, "uri", self->self_uri,
@@ -947,6 +957,19 @@ take_snapshot (GTask * task, gpointer source, gpointer data,
   g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
 }
 
+/* The snapshot (or NULL) is ready: the held invites go. */
+static void
+release_targets (Call * call, const gchar * snapshot_uri)
+{
+  for (guint i = 0; i < call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (call->peers, i);
+
+    if (peer->role == ROLE_TARGET)
+      g_object_set (peer->signaller, "snapshot", snapshot_uri, "hold-invite",
+          FALSE, NULL);
+  }
+}
+
 static void
 snapshot_done (GObject * source, GAsyncResult * result, gpointer data)
 {
@@ -974,7 +997,7 @@ snapshot_done (GObject * source, GAsyncResult * result, gpointer data)
     g_warning ("call %u: ringing without a snapshot: %s", call->id,
         error->message);
   }
-  ring_targets (self, call, data_uri);
+  release_targets (call, data_uri);
 }
 
 void
@@ -1004,9 +1027,12 @@ oi_calls_bell (OiCalls * self)
       g_strv_length (self->config->ring));
   snapshot = gst_bin_get_by_name (GST_BIN (call->pipeline), "snapshot");
   if (snapshot == NULL || !GST_IS_APP_SINK (snapshot)) {
-    ring_targets (self, call, NULL);
+    ring_targets (self, call, FALSE);
     return;
   }
+  ring_targets (self, call, TRUE);
+  if (self->call != call)
+    return;                     /* no target could be called: ended */
   job = g_new0 (SnapshotJob, 1);
   job->self = self;
   job->call_id = call->id;
@@ -1207,11 +1233,51 @@ oi_calls_get_snapshot (OiCalls * self, guint id)
   return NULL;
 }
 
+/* Load every library a call needs now, not at the first ring: making the
+ * call's elements (left in NULL) and a signaller loads their plugins and
+ * the codecs', which the first visitor after a start would otherwise wait
+ * for (about 50 ms here, more on a small board). Errors show at the call. */
+static void
+warm_up (const OiConfig * c)
+{
+  static const gchar *snapshot_features[] = { "videoconvertscale",
+    "jpegenc", NULL
+  };
+  const gchar *codec = NULL;
+  g_autofree gchar *text = oi_calls_pipeline_text (c, &codec, NULL);
+  GstElement *pipeline = text ? gst_parse_launch_full (text, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, NULL) : NULL;
+  GstElement *signaller = gst_element_factory_make ("wspsignaller", NULL);
+
+  for (guint i = 0; snapshot_features[i]; i++) {
+    GstPluginFeature *f = gst_registry_lookup_feature (gst_registry_get (),
+        snapshot_features[i]);
+
+    if (f) {
+      GstPluginFeature *loaded = gst_plugin_feature_load (f);
+
+      gst_clear_object (&loaded);
+      gst_object_unref (f);
+    }
+  }
+  gst_clear_object (&signaller);
+  gst_clear_object (&pipeline);
+
+  /* The ring's WebSocket client: its session's and the TLS client's
+   * classes, initialized once per process (the first ring's connection
+   * took 30 ms longer without this). */
+  g_object_unref (soup_session_new ());
+  g_type_ensure (g_tls_backend_get_client_connection_type
+      (g_tls_backend_get_default ()));
+}
+
 OiCalls *
 oi_calls_new (const OiConfig * config, OiIo * io, const gchar * door_token,
     const gchar * self_uri)
 {
   OiCalls *self = g_new0 (OiCalls, 1);
+
+  warm_up (config);
 
   self->config = config;
   self->io = io;
