@@ -151,7 +151,7 @@ async function readClockFrames({ seconds, block, offset }) {
   const w = 32 * block, h = 2 * block;
   const canvas = new OffscreenCanvas(w, h);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const latencies = [];
+  const latencies = [], received = [];
   let unreadable = 0;
   const luma = (d, x, y) => {
     const i = (y * w + x) * 4;
@@ -177,13 +177,16 @@ async function readClockFrames({ seconds, block, offset }) {
         if (diff < -(2 ** 31))
           diff += 2 ** 32;
         latencies.push(diff);
+        // the frame's last packet arrived (WebRTC frames only)
+        if (md.receiveTime)
+          received.push(diff - (md.expectedDisplayTime - md.receiveTime));
       } else {
         unreadable++;
       }
       if (performance.now() < end)
         video.requestVideoFrameCallback(onFrame);
       else
-        resolve({ latencies, unreadable });
+        resolve({ latencies, received, unreadable });
     };
     video.requestVideoFrameCallback(onFrame);
   });
@@ -306,7 +309,11 @@ async function unlockLatency(ctx, st) {
 }
 
 // 5b. The same media pipeline, bare: gst-launch-1.0 of the text intercomd
-// makes (`--print-pipeline`), its RTP tees into UDP sinks on loopback.
+// makes (`--print-pipeline`), its video and audio RTP into UDP sinks on
+// loopback, and its own audio RTP back into the speaker branch, so it also
+// decodes, measures and echo-cancels a far end as the door does in a call:
+// the same media work without WebRTC (ICE, DTLS, SRTP, RTCP, jitter
+// buffer) and without the controller.
 async function barePipeline(st) {
   const text = (await execFileP(INTERCOMD, ['--config', st.config, '--print-pipeline'])).stdout;
   const sock = dgram.createSocket('udp4');
@@ -314,15 +321,24 @@ async function barePipeline(st) {
   sock.on('message', (m) => { bytes += m.length; });
   await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
   const port = sock.address().port;
+  const back = await freeUdpPort();
   const launch = `${text} video. ! queue ! udpsink host=127.0.0.1 port=${port} sync=false async=false
-    audio. ! queue ! udpsink host=127.0.0.1 port=${port} sync=false async=false`;
+    audio. ! queue ! tee name=audio_out
+    audio_out. ! queue ! udpsink host=127.0.0.1 port=${port} sync=false async=false
+    audio_out. ! queue ! udpsink host=127.0.0.1 port=${back} sync=false async=false
+    udpsrc address=127.0.0.1 port=${back}
+      caps=application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111
+    ! speaker.`;
   // one word per argument: gst-launch-1.0 quotes an argument with spaces
-  const proc = spawn('gst-launch-1.0', ['-q', ...launch.split(/\s+/).filter(Boolean)],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
+  // -m: the speaker branch's level messages show the far end is decoded
+  const proc = spawn('gst-launch-1.0', ['-m', ...launch.split(/\s+/).filter(Boolean)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '', levels = 0;
   proc.stderr.on('data', (d) => { err += d; });
+  proc.stdout.on('data', (d) => { levels += (String(d).match(/speaker-level/g) || []).length; });
   try {
     await poll(() => bytes, (b) => b > 0, { timeout: 10000, what: 'RTP from the bare pipeline' });
+    await poll(() => levels, (n) => n > 0, { timeout: 10000, what: 'the bare pipeline decoding its far end' });
     await sleep(N.settle * 1000);
     const b0 = bytes;
     const m = await measure(proc.pid, N.cpuSeconds);
@@ -333,6 +349,17 @@ async function barePipeline(st) {
     await new Promise((resolve) => proc.exitCode !== null ? resolve() : proc.on('exit', resolve));
     sock.close();
   }
+}
+
+function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 // ------------------------------------------------------------- the report
@@ -366,7 +393,7 @@ function table(r) {
     ['ring, bell edge -> invite (ms)', `p50 ${r.ring_ms_p50}  p99 ${r.ring_ms_p99}`, 'p99 < 50', `n=${r.samples.rings}`],
     ['first frame, mode 1: answer (ms)', `p50 ${r.first_frame_ms_p50}  p99 ${r.first_frame_ms_p99}`, 'p50 < 300', `n=${r.samples.calls_mode1}`],
     ['first frame, mode 2: call (ms)', `p50 ${r.first_frame_mode2_ms_p50}  p99 ${r.first_frame_mode2_ms_p99}`, 'p50 < 300', `n=${r.samples.calls_mode2}`],
-    ['glass to glass (ms)', `p50 ${r.g2g_ms_p50}  p95 ${r.g2g_ms_p95}`, 'p50 < 60', `n=${r.samples.g2g_frames} frames, ${r.samples.g2g_unreadable} unreadable`],
+    ['glass to glass (ms)', `p50 ${r.g2g_ms_p50}  p95 ${r.g2g_ms_p95}`, 'p50 < 60', `n=${r.samples.g2g_frames} frames, ${r.samples.g2g_unreadable} unreadable; p50 ${r.g2g_to_receive_ms_p50} to the browser's receipt`],
     ['unlock, command -> line (ms)', `p50 ${r.unlock_ms_p50}  p99 ${r.unlock_ms_p99}`, 'p99 < 20', `n=${r.samples.unlocks}`],
     ['CPU in a call (% of a core)', `${r.cpu_call_pct}`, '', `${r.samples.cpu_seconds} s`],
     ['CPU, bare gst-launch-1.0', `${r.cpu_bare_pct}`, '', `${r.bare_kbps} kbit/s RTP`],
@@ -475,6 +502,10 @@ async function main() {
       r.g2g_ms_p50 = round(percentile(g2g.latencies, 50));
       r.g2g_ms_p95 = round(percentile(g2g.latencies, 95));
       r.samples.g2g_frames = g2g.latencies.length;
+      if (g2g.received.length) {
+        r.g2g_to_receive_ms_p50 = round(percentile(g2g.received, 50));
+        r.g2g_receive_to_display_ms_p50 = round(r.g2g_ms_p50 - r.g2g_to_receive_ms_p50);
+      }
       r.samples.g2g_unreadable = g2g.unreadable;
 
       log(`unlock: ${N.unlocks} door pulses`);

@@ -523,7 +523,8 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
   g_object_set (peer->signaller, "local-uri", self->config->door_uri,
       "display-name", self->config->name, "io-channel", TRUE,
       "recv-audio", role != ROLE_VIEWER, "recv-video", FALSE,
-      "answer-timeout", self->config->ring_timeout, NULL);
+      "answer-timeout", self->config->ring_timeout, "lip-sync",
+      self->config->lip_sync, NULL);
   apply_ice (self, peer->signaller);
   g_signal_connect (peer->signaller, "io-opened",
       G_CALLBACK (signaller_io_opened), peer);

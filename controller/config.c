@@ -24,7 +24,7 @@ static const struct
               NULL}},
   {"media", {"pipeline", "video-device", "audio-source-device",
               "audio-sink-device", "width", "height", "framerate", "bitrate",
-              "codecs", "echo-cancel", NULL}},
+              "codecs", "echo-cancel", "lip-sync", NULL}},
   {"gpio", {"chip", "inputs", "relays", "active-low", "debounce",
               "door-pulse", "max-pulse", "bell-relay", NULL}},
   {"calls", {"ring", "ring-timeout", "max-call", "allow-callers",
@@ -649,6 +649,7 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           error)
       || !get_list (kf, "media", "codecs", "h264,vp8", &c->codecs, error)
       || !get_bool (kf, "media", "echo-cancel", TRUE, &c->echo_cancel, error)
+      || !get_bool (kf, "media", "lip-sync", FALSE, &c->lip_sync, error)
       || !get_string (kf, "gpio", "chip", "auto", &c->chip, error)
       || !get_string (kf, "gpio", "inputs", "bell=17,in1=27,in2=22",
           &c->inputs_text, error)

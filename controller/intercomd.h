@@ -77,6 +77,7 @@ typedef struct
   guint width, height, framerate, bitrate;
   gchar **codecs;
   gboolean echo_cancel;
+  gboolean lip_sync;
 
   /* [gpio] */
   gchar *chip;                  /* "sim" or a chip (auto resolved) */

@@ -110,6 +110,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_wsp_signaller_debug);
 #define DEFAULT_ANSWER_TIMEOUT 60
 #define DEFAULT_ICE_TIMEOUT 30
 #define DEFAULT_RECV_AUDIO TRUE
+#define DEFAULT_LIP_SYNC TRUE
 #define DEFAULT_RECV_VIDEO FALSE
 
 /* What a recvonly transceiver offers when we receive a kind we do not
@@ -141,6 +142,7 @@ enum
   PROP_IO_CHANNEL,
   PROP_SNAPSHOT,
   PROP_HOLD_INVITE,
+  PROP_LIP_SYNC,
   PROP_RECV_AUDIO,
   PROP_RECV_VIDEO,
   PROP_RECV_AUDIO_CAPS,
@@ -216,6 +218,7 @@ struct _GstWspSignaller
   gboolean io_channel;
   gchar *snapshot;
   gboolean hold_invite;
+  gboolean lip_sync;
   gboolean recv_audio;
   gboolean recv_video;
   GstCaps *recv_audio_caps;
@@ -948,6 +951,19 @@ link_stream (GstWspSignaller * self, SinkStream * stream,
 
   stream->webrtc_pad = gst_element_request_pad (self->webrtcbin, templ, NULL,
       NULL);
+  /* Without lip-sync each stream is a MediaStream of its own, so the peer
+   * has no audio to hold the video back for (webrtcbin's default: one
+   * stream for all). */
+  GST_OBJECT_LOCK (self);
+  if (!self->lip_sync) {
+    g_autofree gchar *msid = g_strdup_printf ("%s-%s",
+        GST_PAD_NAME (stream->ghost), stream->kind);
+
+    GST_OBJECT_UNLOCK (self);
+    g_object_set (stream->webrtc_pad, "msid", msid, NULL);
+  } else {
+    GST_OBJECT_UNLOCK (self);
+  }
   g_signal_connect (stream->webrtc_pad, "notify::caps",
       G_CALLBACK (webrtc_pad_caps), stream);
   gst_pad_add_probe (stream->queue_src, GST_PAD_PROBE_TYPE_BUFFER |
@@ -2443,6 +2459,21 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
           "Caller: connect, but send the invite only once this is FALSE",
           FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstWspSignaller:lip-sync:
+   *
+   * TRUE: the streams sent form one MediaStream, and a receiving browser
+   * delays whichever is ahead to keep audio and video in step. FALSE:
+   * each stream is a MediaStream of its own (its `msid` is the sink pad's
+   * name and kind, e.g. `sink_0-video`), and the browser plays each as
+   * soon as it can: the video is not held back for the audio's deeper
+   * jitter buffer.
+   */
+  g_object_class_install_property (gobject_class, PROP_LIP_SYNC,
+      g_param_spec_boolean ("lip-sync", "Lip sync",
+          "Send the streams as one MediaStream, so the receiver keeps them "
+          "in step (FALSE: one each, each played as early as it can be)",
+          DEFAULT_LIP_SYNC, rw));
   g_object_class_install_property (gobject_class, PROP_RECV_AUDIO,
       g_param_spec_boolean ("recv-audio", "Receive audio",
           "Receive the peer's audio", DEFAULT_RECV_AUDIO, rw));
@@ -2592,6 +2623,7 @@ gst_wsp_signaller_init (GstWspSignaller * self)
   self->answer_timeout = DEFAULT_ANSWER_TIMEOUT;
   self->ice_timeout = DEFAULT_ICE_TIMEOUT;
   self->recv_audio = DEFAULT_RECV_AUDIO;
+  self->lip_sync = DEFAULT_LIP_SYNC;
   self->recv_video = DEFAULT_RECV_VIDEO;
   self->recv_audio_caps = gst_caps_from_string (DEFAULT_RECV_AUDIO_CAPS);
   self->recv_video_caps = gst_caps_from_string (DEFAULT_RECV_VIDEO_CAPS);
@@ -2742,6 +2774,9 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
     case PROP_SNAPSHOT:
       set_string (self, &self->snapshot, value);
       break;
+    case PROP_LIP_SYNC:
+      self->lip_sync = g_value_get_boolean (value);
+      break;
     case PROP_HOLD_INVITE:{
       gboolean release = self->hold_invite && !g_value_get_boolean (value)
           && self->started;
@@ -2845,6 +2880,9 @@ gst_wsp_signaller_get_property (GObject * object, guint prop_id,
       break;
     case PROP_HOLD_INVITE:
       g_value_set_boolean (value, self->hold_invite);
+      break;
+    case PROP_LIP_SYNC:
+      g_value_set_boolean (value, self->lip_sync);
       break;
     case PROP_RECV_AUDIO:
       g_value_set_boolean (value, self->recv_audio);

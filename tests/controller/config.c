@@ -58,6 +58,8 @@ GST_START_TEST (test_defaults)
   fail_unless (oi_config_find_line (c->relays, "door") != NULL);
   fail_unless_equals_int (c->door_pulse, 1000);
   fail_unless_equals_string (c->codecs[0], "h264");
+  fail_unless (c->echo_cancel);
+  fail_unless (!c->lip_sync);
   fail_unless (oi_config_find_user (c, "alice") != NULL);
   fail_unless (oi_config_find_user (c, "bob") == NULL);
 }
@@ -110,6 +112,7 @@ GST_START_TEST (test_refusals)
   expect_refused ("[media]\ncodecs=h265\n", "[media] codecs");
   expect_refused ("[media]\npipeline=fancy\n", "[media] pipeline");
   expect_refused ("[media]\necho-cancel=yes\n", "[media] echo-cancel");
+  expect_refused ("[media]\nlip-sync=1\n", "[media] lip-sync");
   expect_refused ("[gpio]\ninputs=in1=27\n", "[gpio] inputs");
   expect_refused ("[gpio]\nrelays=door=6,door=7\n", "[gpio] relays");
   expect_refused ("[calls]\nring=not an address\n", "[calls] ring");

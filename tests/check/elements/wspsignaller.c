@@ -8,6 +8,7 @@
  * Everything waits on conditions with deadlines; nothing sleeps. */
 #include <gst/check/gstcheck.h>
 #include <gst/webrtc/webrtc.h>
+#include <string.h>
 
 #include "wsptransport.h"
 
@@ -666,6 +667,66 @@ GST_START_TEST (test_hold_invite)
 
 GST_END_TEST;
 
+/* The MediaStream ids (msid) of the SSRCs @peer's local description sends,
+ * as a set. */
+static GHashTable *
+local_stream_ids (Peer * peer)
+{
+  GHashTable *ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
+  GstElement *webrtcbin = NULL;
+  GstWebRTCSessionDescription *local = NULL;
+
+  g_object_get (peer->ws, "webrtcbin", &webrtcbin, NULL);
+  g_object_get (webrtcbin, "current-local-description", &local, NULL);
+  fail_unless (local != NULL);
+  for (guint m = 0; m < gst_sdp_message_medias_len (local->sdp); m++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (local->sdp, m);
+    const gchar *ssrc;
+
+    for (guint i = 0; (ssrc = gst_sdp_media_get_attribute_val_n (media,
+                "ssrc", i)); i++) {
+      const gchar *msid = strstr (ssrc, " msid:");
+
+      if (msid)
+        g_hash_table_add (ids, g_strndup (msid + 6, strcspn (msid + 6, " ")));
+    }
+  }
+  gst_webrtc_session_description_free (local);
+  gst_object_unref (webrtcbin);
+  return ids;
+}
+
+/* lip-sync (default): audio and video are one MediaStream, which the
+ * browser keeps in step; lip-sync=false: one each. */
+GST_START_TEST (test_lip_sync)
+{
+  server_start ();
+  for (guint round = 0; round < 2; round++) {
+    Peer *door, *interior;
+    g_autoptr (GHashTable) ids = NULL;
+
+    door = caller_new (round == 0 ? DOOR_PROPS : DOOR_PROPS " lip-sync=false",
+        DOOR_MEDIA);
+    interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
+    WAIT_FOR (door->connected && interior->connected);
+    ids = local_stream_ids (door);
+    if (round == 0) {
+      fail_unless_equals_int (g_hash_table_size (ids), 1);
+    } else {
+      fail_unless_equals_int (g_hash_table_size (ids), 2);
+      fail_unless (g_hash_table_contains (ids, "sink_0-video"));
+      fail_unless (g_hash_table_contains (ids, "sink_1-audio"));
+    }
+    expect_normal_end (door, interior);
+    peer_free (door);
+    peer_free (interior);
+  }
+  server_stop ();
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_end_call_with_code)
 {
   Peer *door, *interior;
@@ -949,6 +1010,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_io_channel_from_caller);
   tcase_add_test (tc, test_snapshot_in_invite);
   tcase_add_test (tc, test_hold_invite);
+  tcase_add_test (tc, test_lip_sync);
   tcase_add_test (tc, test_end_call_with_code);
   tcase_add_test (tc, test_malformed_message_mid_call);
   tcase_add_test (tc, test_peer_goes_silent);
