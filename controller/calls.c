@@ -1237,39 +1237,38 @@ oi_calls_get_snapshot (OiCalls * self, guint id)
 /* Load every library a call needs now, not at the first ring: making the
  * call's elements (left in NULL) and a signaller loads their plugins and
  * the codecs', which the first visitor after a start would otherwise wait
- * for (about 50 ms here, more on a small board). Errors show at the call. */
+ * for (about 50 ms here, more on a small board); it costs ~7 MB of idle
+ * RSS. Not dtlsdec: its first instance generates the process's DTLS
+ * certificate (140-320 ms here, paid by the first call after a start),
+ * and having it at start costs another 5 MB of idle RSS, over the 25 MB
+ * idle goal (BENCHMARKS.md). Errors show at the call. */
 static void
 warm_up (const OiConfig * c)
 {
-  static const gchar *snapshot_features[] = { "videoconvertscale",
-    "jpegenc", NULL
+  static const gchar *features[] = { "wspsignaller",
+    /* the snapshot's conversion */
+    "videoconvertscale", "jpegenc", NULL
   };
+  gint64 start = g_get_monotonic_time ();
   const gchar *codec = NULL;
   g_autofree gchar *text = oi_calls_pipeline_text (c, &codec, NULL);
   GstElement *pipeline = text ? gst_parse_launch_full (text, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, NULL) : NULL;
-  GstElement *signaller = gst_element_factory_make ("wspsignaller", NULL);
 
-  for (guint i = 0; snapshot_features[i]; i++) {
-    GstPluginFeature *f = gst_registry_lookup_feature (gst_registry_get (),
-        snapshot_features[i]);
-
-    if (f) {
-      GstPluginFeature *loaded = gst_plugin_feature_load (f);
-
-      gst_clear_object (&loaded);
-      gst_object_unref (f);
-    }
-  }
-  gst_clear_object (&signaller);
   gst_clear_object (&pipeline);
+  for (guint i = 0; features[i]; i++) {
+    GstElement *element = gst_element_factory_make (features[i], NULL);
 
-  /* The ring's WebSocket client: its session's and the TLS client's
-   * classes, initialized once per process (the first ring's connection
-   * took 30 ms longer without this). */
+    gst_clear_object (&element);
+  }
+  /* The ring's WebSocket client: the session's and the TLS client's
+   * classes, initialized once per process (a cold first connection took
+   * 38 ms here against 13 ms for later ones). */
   g_object_unref (soup_session_new ());
   g_type_ensure (g_tls_backend_get_client_connection_type
       (g_tls_backend_get_default ()));
+  g_debug ("warm start: %" G_GINT64_FORMAT " ms",
+      (g_get_monotonic_time () - start) / 1000);
 }
 
 OiCalls *
