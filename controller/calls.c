@@ -1254,6 +1254,8 @@ warm_up (const OiConfig * c)
   g_autofree gchar *text = oi_calls_pipeline_text (c, &codec, NULL);
   GstElement *pipeline = text ? gst_parse_launch_full (text, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, NULL) : NULL;
+  GTlsBackend *backend;
+  GTlsDatabase *database;
 
   gst_clear_object (&pipeline);
   for (guint i = 0; features[i]; i++) {
@@ -1261,12 +1263,19 @@ warm_up (const OiConfig * c)
 
     gst_clear_object (&element);
   }
-  /* The ring's WebSocket client: the session's and the TLS client's
-   * classes, initialized once per process (a cold first connection took
-   * 38 ms here against 13 ms for later ones). */
+  /* The ring's WebSocket client: its session's and TLS client's classes,
+   * and the default TLS database (the system CA bundle, parsed), which the
+   * first TLS client connection of a process otherwise makes even when it
+   * pins its peer: a cold first ring connection took 38 ms here against
+   * 13 ms for later ones. (Each connection still parses the bundle once
+   * more in glib-networking's own set-up: docs/intercomd.md.) */
   g_object_unref (soup_session_new ());
-  g_type_ensure (g_tls_backend_get_client_connection_type
-      (g_tls_backend_get_default ()));
+  backend = g_tls_backend_get_default ();
+  g_type_ensure (g_tls_backend_get_client_connection_type (backend));
+  database = g_tls_backend_get_default_database (backend);
+  if (database)
+    g_tls_backend_set_default_database (backend, database);
+  g_clear_object (&database);
   g_debug ("warm start: %" G_GINT64_FORMAT " ms",
       (g_get_monotonic_time () - start) / 1000);
 }
