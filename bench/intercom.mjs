@@ -397,7 +397,7 @@ async function versions(browser) {
   };
   return {
     intercomd: await first(INTERCOMD, ['--version']),
-    gstreamer: await first('gst-launch-1.0', ['--version']).then((l) => l),
+    gstreamer: await first('gst-launch-1.0', ['--version']),
     gstreamer_full: (await execFileP('gst-launch-1.0', ['--version'])).stdout.trim().split('\n')[1] ?? '',
     chromium: browser.version(),
     node: process.version,

@@ -948,6 +948,7 @@ link_stream (GstWspSignaller * self, SinkStream * stream,
 {
   GstPadTemplate *templ =
       gst_element_get_pad_template (self->webrtcbin, "sink_%u");
+  gboolean lip_sync;
 
   stream->webrtc_pad = gst_element_request_pad (self->webrtcbin, templ, NULL,
       NULL);
@@ -955,14 +956,13 @@ link_stream (GstWspSignaller * self, SinkStream * stream,
    * has no audio to hold the video back for (webrtcbin's default: one
    * stream for all). */
   GST_OBJECT_LOCK (self);
-  if (!self->lip_sync) {
+  lip_sync = self->lip_sync;
+  GST_OBJECT_UNLOCK (self);
+  if (!lip_sync) {
     g_autofree gchar *msid = g_strdup_printf ("%s-%s",
         GST_PAD_NAME (stream->ghost), stream->kind);
 
-    GST_OBJECT_UNLOCK (self);
     g_object_set (stream->webrtc_pad, "msid", msid, NULL);
-  } else {
-    GST_OBJECT_UNLOCK (self);
   }
   g_signal_connect (stream->webrtc_pad, "notify::caps",
       G_CALLBACK (webrtc_pad_caps), stream);

@@ -86,7 +86,7 @@ async function hashPassword(password) {
 export class Station {
   static async start({ codec = 'vp8', echoCancel = false, extra = '',
     allowNetworks = '127.0.0.0/8', bitrate = 800, pipeline = 'test',
-    pipelines = join(SOURCE_ROOT, 'pipelines'), gpio = '' } = {}) {
+    pipelines = null, gpio = '' } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
@@ -122,7 +122,7 @@ port=${st.port}
 certificate=${st.cert}
 private-key=${st.key}
 web-root=${join(SOURCE_ROOT, 'data', 'www')}
-pipelines=${pipelines}
+pipelines=${pipelines ?? join(SOURCE_ROOT, 'pipelines')}
 
 [media]
 pipeline=${pipeline}
