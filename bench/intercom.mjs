@@ -65,6 +65,13 @@ function percentile(values, p) {
 
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+// `${name}_p<P>` for each percentile into r, the samples into r.raw[name].
+function summarize(r, name, values, percentiles, digits = 1) {
+  for (const p of percentiles)
+    r[`${name}_p${p}`] = round(percentile(values, p), digits);
+  r.raw[name] = values.map((x) => round(x, digits + 1));
+}
+
 // ------------------------------------------------------- a process's cost
 
 const CLK_TCK = Number((await execFileP('getconf', ['CLK_TCK'])).stdout.trim());
@@ -465,7 +472,7 @@ async function benchPipelines(dir) {
 async function main() {
   const started = new Date();
   const log = (s) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}`);
-  const r = { samples: {} };
+  const r = { samples: {}, raw: {} };
   let st, browser;
   const pages = [];
 
@@ -493,27 +500,20 @@ async function main() {
 
       log(`ring: ${N.rings} bell presses`);
       const rings = await ringLatency(main, st);
-      r.ring_ms_p50 = round(percentile(rings, 50));
-      r.ring_ms_p99 = round(percentile(rings, 99));
+      summarize(r, 'ring_ms', rings, [50, 99]);
       r.samples.rings = rings.length;
-      r.raw = { ring_ms: rings.map((x) => round(x, 2)) };
 
       log(`first frame, mode 1: ${N.calls} calls`);
       const ff1 = await firstFrameMode1(main, st);
-      r.first_frame_mode1_ms_p50 = round(percentile(ff1, 50));
-      r.first_frame_mode1_ms_p99 = round(percentile(ff1, 99));
+      summarize(r, 'first_frame_mode1_ms', ff1, [50, 99]);
       r.samples.calls_mode1 = ff1.length;
-      r.raw.first_frame_mode1_ms = ff1.map((x) => round(x, 1));
 
       log(`first frame, mode 2: ${N.calls} calls`);
       const ff2 = await firstFrameMode2(main, st);
-      r.first_frame_mode2_ms_p50 = round(percentile(ff2, 50));
-      r.first_frame_mode2_ms_p99 = round(percentile(ff2, 99));
+      summarize(r, 'first_frame_mode2_ms', ff2, [50, 99]);
       r.samples.calls_mode2 = ff2.length;
-      r.raw.first_frame_mode2_ms = ff2.map((x) => round(x, 1));
       // the issue's keys: both modes' calls together
-      r.first_frame_ms_p50 = round(percentile([...ff1, ...ff2], 50));
-      r.first_frame_ms_p99 = round(percentile([...ff1, ...ff2], 99));
+      summarize(r, 'first_frame_ms', [...ff1, ...ff2], [50, 99]);
 
       log(`in a call: ${N.cpuSeconds} s of CPU, RSS and bitrate`);
       await connectCall(main);
@@ -530,8 +530,7 @@ async function main() {
 
       log(`glass to glass: ${N.g2gSeconds} s`);
       const g2g = await glassToGlass(main);
-      r.g2g_ms_p50 = round(percentile(g2g.latencies, 50));
-      r.g2g_ms_p95 = round(percentile(g2g.latencies, 95));
+      summarize(r, 'g2g_ms', g2g.latencies, [50, 95]);
       r.samples.g2g_frames = g2g.latencies.length;
       if (g2g.received.length) {
         r.g2g_to_receive_ms_p50 = round(percentile(g2g.received, 50));
@@ -541,10 +540,8 @@ async function main() {
 
       log(`unlock: ${N.unlocks} door pulses`);
       const unlocks = await unlockLatency(main, st);
-      r.unlock_ms_p50 = round(percentile(unlocks, 50), 2);
-      r.unlock_ms_p99 = round(percentile(unlocks, 99), 2);
+      summarize(r, 'unlock_ms', unlocks, [50, 99], 2);
       r.samples.unlocks = unlocks.length;
-      r.raw.unlock_ms = unlocks.map((x) => round(x, 2));
       await hangUp(main, st);
 
       log(`bare pipeline: ${N.cpuSeconds} s`);
