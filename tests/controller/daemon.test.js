@@ -35,8 +35,8 @@ async function login(station, user, password) {
   return cookie.split(';')[0];
 }
 
-async function startStation() {
-  const st = await Station.start();
+async function startStation(options) {
+  const st = await Station.start(options);
   st.ca = await readFile(st.cert);
   return st;
 }
@@ -172,8 +172,7 @@ test('SIGTERM stops with every relay off', async () => {
   // A 5 s bell pulse, so the stop comes before its end: it may wait for
   // the ring's TLS set-up, which parses the system CA bundle (2 s under
   // AddressSanitizer, whose slow unwinding follows every malloc).
-  const st = await Station.start({ gpio: 'door-pulse=5000' });
-  st.ca = await readFile(st.cert);
+  const st = await startStation({ gpio: 'door-pulse=5000' });
   try {
     const cookie = await login(st, 'alice', PASSWORDS.alice);
     // The bell button pulses the bell relay for a second.
@@ -310,8 +309,7 @@ test('users: add, new password and remove take effect at once; config users stay
 });
 
 test('sessions: CSRF token on every POST, idle expiry', async () => {
-  const st = await Station.start();
-  st.ca = await readFile(st.cert);
+  const st = await startStation();
   try {
     const cookie = await login(st, 'alice', PASSWORDS.alice);
     const other = await login(st, 'mallory', PASSWORDS.mallory);

@@ -14,22 +14,11 @@
  * break it. */
 
 #include "intercomd.h"
+#include "fuzz.h"
 
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
-
-static void
-check (gboolean condition, const gchar * what)
-{
-  if (!condition) {
-    g_printerr ("invariant violated: %s\n", what);
-    abort ();
-  }
-}
 
 /* What check_plain() in config.c lets through. */
 static gboolean
@@ -55,54 +44,54 @@ has_line (GArray * lines, const gchar * name)
 static void
 check_lines (GArray * lines, const gchar * what)
 {
-  check (lines != NULL, what);
+  fuzz_check (lines != NULL, what);
   for (guint i = 0; i < lines->len; i++) {
     const OiLine *line = &g_array_index (lines, OiLine, i);
 
-    check (line->name != NULL && wsp_io_name_is_valid (line->name), what);
-    check (line->offset <= 1023, what);
+    fuzz_check (line->name != NULL && wsp_io_name_is_valid (line->name), what);
+    fuzz_check (line->offset <= 1023, what);
   }
 }
 
 static void
 check_config (const OiConfig * c)
 {
-  check (c->port >= 1 && c->port <= 65535, "port out of range");
-  check (c->door_pulse <= c->max_pulse, "door-pulse over max-pulse");
+  fuzz_check (c->port >= 1 && c->port <= 65535, "port out of range");
+  fuzz_check (c->door_pulse <= c->max_pulse, "door-pulse over max-pulse");
 
-  check (c->pipeline != NULL, "no pipeline");
-  check (g_str_equal (c->pipeline, "test")
+  fuzz_check (c->pipeline != NULL, "no pipeline");
+  fuzz_check (g_str_equal (c->pipeline, "test")
       || g_str_equal (c->pipeline, "hardware"),
       "pipeline is neither test nor hardware");
-  check (c->chip != NULL, "no chip");
+  fuzz_check (c->chip != NULL, "no chip");
 
-  check (is_plain (c->video_device), "video-device is not plain");
-  check (is_plain (c->audio_source_device),
+  fuzz_check (is_plain (c->video_device), "video-device is not plain");
+  fuzz_check (is_plain (c->audio_source_device),
       "audio-source-device is not plain");
-  check (is_plain (c->audio_sink_device), "audio-sink-device is not plain");
-  check (is_plain (c->chip), "chip is not plain");
-  check (is_plain (c->local_addresses), "local-addresses is not plain");
+  fuzz_check (is_plain (c->audio_sink_device), "audio-sink-device is not plain");
+  fuzz_check (is_plain (c->chip), "chip is not plain");
+  fuzz_check (is_plain (c->local_addresses), "local-addresses is not plain");
 
-  check (c->codecs != NULL && c->codecs[0] != NULL, "no codec");
+  fuzz_check (c->codecs != NULL && c->codecs[0] != NULL, "no codec");
   for (guint i = 0; c->codecs[i]; i++)
-    check (g_str_equal (c->codecs[i], "h264")
+    fuzz_check (g_str_equal (c->codecs[i], "h264")
         || g_str_equal (c->codecs[i], "vp8"), "codec not h264 or vp8");
 
   check_lines (c->inputs, "bad input line");
   check_lines (c->relays, "bad relay line");
-  check (has_line (c->inputs, "bell"), "no bell input");
+  fuzz_check (has_line (c->inputs, "bell"), "no bell input");
 
-  check (c->users != NULL, "no user array");
+  fuzz_check (c->users != NULL, "no user array");
   for (guint i = 0; i < c->users->len; i++) {
     const OiUser *user = g_ptr_array_index (c->users, i);
 
-    check (user->name != NULL && user->name[0] != '\0', "empty user name");
-    check (user->password_hash != NULL, "user without a hash");
+    fuzz_check (user->name != NULL && user->name[0] != '\0', "empty user name");
+    fuzz_check (user->password_hash != NULL, "user without a hash");
   }
 
-  check (c->door_uri != NULL, "no door uri");
-  check (wsp_address_is_valid (c->door_uri), "door uri is not a WSP address");
-  check (c->ring != NULL && c->allow_callers != NULL
+  fuzz_check (c->door_uri != NULL, "no door uri");
+  fuzz_check (wsp_address_is_valid (c->door_uri), "door uri is not a WSP address");
+  fuzz_check (c->ring != NULL && c->allow_callers != NULL
       && c->allow_networks != NULL, "a list left NULL");
 }
 
@@ -138,18 +127,18 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 
   config = oi_config_load_data ((const gchar *) data, size, &error);
   again = oi_config_load_data ((const gchar *) data, size, &error_again);
-  check ((config == NULL) == (again == NULL), "verdict changed");
+  fuzz_check ((config == NULL) == (again == NULL), "verdict changed");
 
   if (config == NULL) {
-    check (error != NULL && error->message != NULL
+    fuzz_check (error != NULL && error->message != NULL
         && error->message[0] != '\0', "refusal without a message");
-    check (error_again != NULL
+    fuzz_check (error_again != NULL
         && g_str_equal (error->message, error_again->message),
         "refusal message changed");
     return 0;
   }
 
-  check (error == NULL && error_again == NULL, "accepted with an error");
+  fuzz_check (error == NULL && error_again == NULL, "accepted with an error");
   check_config (config);
   return 0;
 }

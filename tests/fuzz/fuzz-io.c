@@ -6,20 +6,9 @@
 
 #include "wspio.h"
 
-#include <stdint.h>
-#include <stdlib.h>
+#include "fuzz.h"
+
 #include <string.h>
-
-int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
-
-static void
-check (gboolean condition, const gchar * what)
-{
-  if (!condition) {
-    g_printerr ("invariant violated: %s\n", what);
-    abort ();
-  }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
@@ -31,32 +20,32 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   g_autofree gchar *text_again = NULL;
 
   if (!wsp_io_message_parse ((const gchar *) data, size, &msg, &error)) {
-    check (msg == NULL, "a refused message was returned");
-    check (error != NULL && error->domain == WSP_ERROR,
+    fuzz_check (msg == NULL, "a refused message was returned");
+    fuzz_check (error != NULL && error->domain == WSP_ERROR,
         "refusal without a WSP_ERROR");
-    check (wsp_error_to_bye_code (error) == WSP_BYE_BAD_REQUEST,
+    fuzz_check (wsp_error_to_bye_code (error) == WSP_BYE_BAD_REQUEST,
         "refusal does not map to 400");
     return 0;
   }
 
-  check (msg != NULL && error == NULL, "accepted without a message");
-  check (wsp_io_message_validate (msg, NULL), "accepted an invalid message");
+  fuzz_check (msg != NULL && error == NULL, "accepted without a message");
+  fuzz_check (wsp_io_message_validate (msg, NULL), "accepted an invalid message");
   if (msg->type == WSP_IO_MESSAGE_RELAY_COMMAND) {
-    check (size <= WSP_IO_COMMAND_MAX_SIZE, "relay command over 1 KiB");
-    check (wsp_io_name_is_valid (msg->command.name), "bad relay name");
-    check (msg->command.duration <= G_MAXINT32, "duration out of range");
-    check (msg->command.duration == 0
+    fuzz_check (size <= WSP_IO_COMMAND_MAX_SIZE, "relay command over 1 KiB");
+    fuzz_check (wsp_io_name_is_valid (msg->command.name), "bad relay name");
+    fuzz_check (msg->command.duration <= G_MAXINT32, "duration out of range");
+    fuzz_check (msg->command.duration == 0
         || msg->command.action == WSP_IO_RELAY_ACTION_PULSE,
         "duration without pulse");
   }
 
   text = wsp_io_message_serialize (msg);
-  check (text != NULL, "an accepted message does not serialise");
-  check (wsp_io_message_parse (text, strlen (text), &again, NULL),
+  fuzz_check (text != NULL, "an accepted message does not serialise");
+  fuzz_check (wsp_io_message_parse (text, strlen (text), &again, NULL),
       "canonical text does not parse");
-  check (wsp_io_message_equal (msg, again), "round trip changed the message");
+  fuzz_check (wsp_io_message_equal (msg, again), "round trip changed the message");
   text_again = wsp_io_message_serialize (again);
-  check (text_again != NULL && strcmp (text, text_again) == 0,
+  fuzz_check (text_again != NULL && strcmp (text, text_again) == 0,
       "canonical text is not a fixed point");
   return 0;
 }

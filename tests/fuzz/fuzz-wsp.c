@@ -9,20 +9,9 @@
 
 #include "wspprotocol.h"
 
-#include <stdint.h>
-#include <stdlib.h>
+#include "fuzz.h"
+
 #include <string.h>
-
-int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
-
-static void
-check (gboolean condition, const gchar * what)
-{
-  if (!condition) {
-    g_printerr ("invariant violated: %s\n", what);
-    abort ();
-  }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
@@ -34,24 +23,24 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   g_autofree gchar *text_again = NULL;
 
   if (!wsp_message_parse ((const gchar *) data, size, &msg, &error)) {
-    check (msg == NULL, "a refused message was returned");
-    check (error != NULL && error->domain == WSP_ERROR,
+    fuzz_check (msg == NULL, "a refused message was returned");
+    fuzz_check (error != NULL && error->domain == WSP_ERROR,
         "refusal without a WSP_ERROR");
-    check (wsp_error_to_bye_code (error) == WSP_BYE_BAD_REQUEST,
+    fuzz_check (wsp_error_to_bye_code (error) == WSP_BYE_BAD_REQUEST,
         "refusal does not map to bye 400");
     return 0;
   }
 
-  check (msg != NULL && error == NULL, "accepted without a message");
-  check (wsp_message_validate (msg, NULL), "accepted an invalid message");
+  fuzz_check (msg != NULL && error == NULL, "accepted without a message");
+  fuzz_check (wsp_message_validate (msg, NULL), "accepted an invalid message");
 
   text = wsp_message_serialize (msg);
-  check (text != NULL, "an accepted message does not serialise");
-  check (wsp_message_parse (text, strlen (text), &again, NULL),
+  fuzz_check (text != NULL, "an accepted message does not serialise");
+  fuzz_check (wsp_message_parse (text, strlen (text), &again, NULL),
       "canonical text does not parse");
-  check (wsp_message_equal (msg, again), "round trip changed the message");
+  fuzz_check (wsp_message_equal (msg, again), "round trip changed the message");
   text_again = wsp_message_serialize (again);
-  check (text_again != NULL && strcmp (text, text_again) == 0,
+  fuzz_check (text_again != NULL && strcmp (text, text_again) == 0,
       "canonical text is not a fixed point");
   return 0;
 }
