@@ -65,11 +65,13 @@ function percentile(values, p) {
 
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-// `${name}_p<P>` for each percentile into r, the samples into r.raw[name].
-function summarize(r, name, values, percentiles, digits = 1) {
+// `${name}_p<P>` for each percentile into r; the samples into r.raw[name]
+// unless they are there already under other names (`raw: false`).
+function summarize(r, name, values, percentiles, { digits = 1, raw = true } = {}) {
   for (const p of percentiles)
     r[`${name}_p${p}`] = round(percentile(values, p), digits);
-  r.raw[name] = values.map((x) => round(x, digits + 1));
+  if (raw)
+    r.raw[name] = values.map((x) => round(x, digits + 1));
 }
 
 // ------------------------------------------------------- a process's cost
@@ -151,10 +153,6 @@ async function realtimeOffsetOf(page) {
 const nowHere = () => performance.timeOrigin + performance.now();
 
 // ------------------------------------------------------------------ pages
-
-async function callDoorAndFirstFrame(page) {
-  return page.evaluate(firstFrame, 'callDoor');
-}
 
 // In the page: start the call (answer or callDoor) and resolve with the ms
 // from that moment to the first frame the video element presents
@@ -246,7 +244,7 @@ async function hangUp(ctx, st) {
 
 // A call from the page (mode 2), connected and showing video.
 async function connectCall(ctx) {
-  const r = await callDoorAndFirstFrame(ctx.page);
+  const r = await ctx.page.evaluate(firstFrame, 'callDoor');
   await waitHook(ctx.page, () => window.intercom.state === 'connected');
   return r;
 }
@@ -515,7 +513,7 @@ async function main() {
       summarize(r, 'first_frame_mode2_ms', ff2, [50, 99]);
       r.samples.calls_mode2 = ff2.length;
       // the issue's keys: both modes' calls together
-      summarize(r, 'first_frame_ms', [...ff1, ...ff2], [50, 99]);
+      summarize(r, 'first_frame_ms', [...ff1, ...ff2], [50, 99], { raw: false });
 
       log(`in a call: ${N.cpuSeconds} s of CPU, RSS and bitrate`);
       await connectCall(main);
@@ -542,7 +540,7 @@ async function main() {
 
       log(`unlock: ${N.unlocks} door pulses`);
       const unlocks = await unlockLatency(main, st);
-      summarize(r, 'unlock_ms', unlocks, [50, 99], 2);
+      summarize(r, 'unlock_ms', unlocks, [50, 99], { digits: 2 });
       r.samples.unlocks = unlocks.length;
       await hangUp(main, st);
 
