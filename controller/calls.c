@@ -1237,11 +1237,10 @@ oi_calls_get_snapshot (OiCalls * self, guint id)
 /* Load every library a call needs now, not at the first ring: making the
  * call's elements (left in NULL) and a signaller loads their plugins and
  * the codecs', which the first visitor after a start would otherwise wait
- * for (about 50 ms here, more on a small board); it costs ~7 MB of idle
- * RSS. Not dtlsdec: its first instance generates the process's DTLS
- * certificate (140-320 ms here, paid by the first call after a start),
- * and having it at start costs another 5 MB of idle RSS, over the 25 MB
- * idle goal (BENCHMARKS.md). Errors show at the call. */
+ * for, at the price of idle RSS. Not dtlsdec: its first instance
+ * generates the process's DTLS certificate, paid by the first call after
+ * a start, and having it here would cost more idle RSS still. Figures and
+ * how they were taken: BENCHMARKS.md. Errors show at the call. */
 static void
 warm_up (const OiConfig * c)
 {
@@ -1266,9 +1265,9 @@ warm_up (const OiConfig * c)
   /* The ring's WebSocket client: its session's and TLS client's classes,
    * and the default TLS database (the system CA bundle, parsed), which the
    * first TLS client connection of a process otherwise makes even when it
-   * pins its peer: a cold first ring connection took 38 ms here against
-   * 13 ms for later ones. (Each connection still parses the bundle once
-   * more in glib-networking's own set-up: docs/intercomd.md.) */
+   * pins its peer, making the first ring's connection the slowest. (Each
+   * connection still parses the bundle once more in glib-networking's own
+   * set-up: docs/intercomd.md.) */
   g_object_unref (soup_session_new ());
   backend = g_tls_backend_get_default ();
   g_type_ensure (g_tls_backend_get_client_connection_type (backend));

@@ -486,7 +486,7 @@ main (int argc, char *argv[])
   /* One malloc arena for every thread. By default glibc gives threads
    * arenas of their own (up to 8 per core); each call's streaming,
    * encoder and ICE threads are new ones, and the memory freed in their
-   * arenas stays with the process: RSS grew 4-7 MB a call, without a
+   * arenas stays with the process: RSS grew with every call, without a
    * leak. One arena keeps it flat (BENCHMARKS.md, RSS over 200 calls). */
   mallopt (M_ARENA_MAX, 1);
 #endif
