@@ -61,7 +61,9 @@
  * * `wsp-transferred`: signalling moved to the `wsp` data channel; the
  *   WebSocket is closed and the call no longer needs it
  * * `wsp-ended`: `code` (int, a WSP `bye` code), `description` (string),
- *   `remote` (boolean: TRUE if the peer ended it). 200 is a normal end;
+ *   `remote` (boolean: TRUE if the peer ended it), `lost` (boolean: TRUE
+ *   if the peer vanished: no packet for #GstWspSignaller:peer-timeout, ICE
+ *   failed or gone, the socket closed without `bye`). 200 is a normal end;
  *   400 a bad message, 408 a timeout (no ringing, no answer, ICE) or a
  *   peer that went away, 480 a server that could not be reached, and the
  *   peer's own codes (486 busy, 603 declined, ...).
@@ -95,6 +97,7 @@
 
 #include "gstwspsignaller.h"
 #include "gstwspsdp.h"
+#include "gstwsppeerwatch.h"
 #include "gstoiwspelements.h"
 
 #include <gst/rtp/rtp.h>
@@ -102,13 +105,14 @@
 #include <gst/webrtc/webrtc.h>
 #include <string.h>
 
-GST_DEBUG_CATEGORY_STATIC (gst_wsp_signaller_debug);
+GST_DEBUG_CATEGORY (gst_wsp_signaller_debug);
 #define GST_CAT_DEFAULT gst_wsp_signaller_debug
 
 #define DEFAULT_LOCAL_URI "gst@localhost"
 #define DEFAULT_RINGING_TIMEOUT 10
 #define DEFAULT_ANSWER_TIMEOUT 60
 #define DEFAULT_ICE_TIMEOUT 30
+#define DEFAULT_PEER_TIMEOUT 8
 #define DEFAULT_RECV_AUDIO TRUE
 #define DEFAULT_LIP_SYNC TRUE
 #define DEFAULT_RECV_VIDEO FALSE
@@ -139,6 +143,7 @@ enum
   PROP_RINGING_TIMEOUT,
   PROP_ANSWER_TIMEOUT,
   PROP_ICE_TIMEOUT,
+  PROP_PEER_TIMEOUT,
   PROP_IO_CHANNEL,
   PROP_SNAPSHOT,
   PROP_HOLD_INVITE,
@@ -215,6 +220,7 @@ struct _GstWspSignaller
   guint ringing_timeout;
   guint answer_timeout;
   guint ice_timeout;
+  guint peer_timeout;
   gboolean io_channel;
   gchar *snapshot;
   gboolean hold_invite;
@@ -249,6 +255,8 @@ struct _GstWspSignaller
   gboolean io_announced;        /* "io-opened" emitted for this call */
   gboolean transferred;
   GSource *timer;
+  GstWspPeerWatch *peer_watch;  /* connected: the peer is still there */
+  gboolean lost;                /* the call ends because the peer vanished */
   GSource *io_timer;            /* caller: the peer's io channel is due */
   GPtrArray *pending_candidates;        /* WspMessage, before the remote SDP */
   gboolean remote_set;
@@ -453,7 +461,9 @@ timer_fired (gpointer data)
       what = "no answer";
       break;
     default:
-      what = "ICE did not connect";
+      /* Connected once (the peer is watched): it went away. */
+      self->lost = self->peer_watch != NULL;
+      what = self->lost ? "ICE disconnected" : "ICE did not connect";
       break;
   }
   g_clear_pointer (&self->timer, g_source_unref);
@@ -730,6 +740,7 @@ end_call_full (GstWspSignaller * self, WspByeCode code,
   }
   self->state = CALL_ENDED;
   cancel_timer (self);
+  g_clear_pointer (&self->peer_watch, gst_wsp_peer_watch_free);
   cancel_io_wait (self);
   drop_connection (self);
   g_cancellable_cancel (self->cancellable);
@@ -740,7 +751,8 @@ end_call_full (GstWspSignaller * self, WspByeCode code,
   post_call_message (self, gst_structure_new ("wsp-ended",
           "code", G_TYPE_INT, (gint) code,
           "description", G_TYPE_STRING, description,
-          "remote", G_TYPE_BOOLEAN, remote, NULL));
+          "remote", G_TYPE_BOOLEAN, remote,
+          "lost", G_TYPE_BOOLEAN, self->lost, NULL));
   if (failure)
     GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
         ("WSP call failed: %d %s", code, description), (NULL));
@@ -1732,6 +1744,7 @@ connection_closed (WspConnection * connection, guint code,
   if (self->transferred)
     return;
   GST_INFO_OBJECT (self, "the WebSocket closed before the hand-over");
+  self->lost = TRUE;
   end_call (self, WSP_BYE_TIMEOUT, "the peer went away", FALSE, FALSE);
 }
 
@@ -1790,6 +1803,31 @@ webrtc_ice_candidate (GstElement * webrtc, guint mline, gchar * candidate,
 }
 
 static void
+peer_vanished (gpointer data, guint silent_ms)
+{
+  GstWspSignaller *self = data;
+  g_autofree gchar *why = g_strdup_printf ("the peer vanished (nothing "
+      "received for %u.%u s)", silent_ms / 1000, silent_ms % 1000 / 100);
+
+  GST_INFO_OBJECT (self, "%s", why);
+  self->lost = TRUE;
+  /* The bye goes out where a path is left (a peer whose network comes
+   * back reads it); nobody waits for it. */
+  end_call (self, WSP_BYE_TIMEOUT, why, FALSE, TRUE);
+}
+
+static void
+start_peer_watch (GstWspSignaller * self)
+{
+  guint timeout = get_timeout (self, &self->peer_timeout);
+
+  if (timeout == 0 || self->peer_watch != NULL)
+    return;
+  self->peer_watch = gst_wsp_peer_watch_new (self->webrtcbin,
+      timeout * 1000, self->context, peer_vanished, self);
+}
+
+static void
 on_connection_state (GstWspSignaller * self, gpointer data)
 {
   GstWebRTCPeerConnectionState state = GPOINTER_TO_INT (data);
@@ -1800,9 +1838,11 @@ on_connection_state (GstWspSignaller * self, gpointer data)
       self->state != CALL_CONNECTED) {
     self->state = CALL_CONNECTED;
     cancel_timer (self);
+    start_peer_watch (self);
     GST_INFO_OBJECT (self, "connected");
     post_call_message (self, gst_structure_new_empty ("wsp-connected"));
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    self->lost = self->state == CALL_CONNECTED;
     end_call (self, WSP_BYE_TIMEOUT, "ICE failed", FALSE, TRUE);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED &&
       self->state == CALL_CONNECTED) {
@@ -2204,6 +2244,7 @@ reset_call (GstWspSignaller * self)
   if (self->state != CALL_IDLE && self->state != CALL_ENDED)
     end_call (self, WSP_BYE_NORMAL, NULL, FALSE, TRUE);
   cancel_timer (self);
+  g_clear_pointer (&self->peer_watch, gst_wsp_peer_watch_free);
   cancel_io_wait (self);
   drop_connection (self);
   if (self->wsp_channel) {
@@ -2217,6 +2258,7 @@ reset_call (GstWspSignaller * self)
   g_clear_pointer (&self->caller_uri, g_free);
   g_clear_pointer (&self->callee_uri, g_free);
   self->state = CALL_IDLE;
+  self->lost = FALSE;
   self->transferred = FALSE;
   self->remote_set = FALSE;
   self->want_sdp = FALSE;
@@ -2422,6 +2464,22 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
           "Seconds for ICE and DTLS to connect after the answer, or to come "
           "back after a disconnection (0 = forever); then bye 408",
           0, 3600, DEFAULT_ICE_TIMEOUT, rw));
+  /**
+   * GstWspSignaller:peer-timeout:
+   *
+   * Seconds without a single packet from the peer (RTP, RTCP, DTLS, SCTP)
+   * after which a connected call is over: the peer vanished (a closed tab
+   * or browser, a killed process, a lost network, a suspended phone),
+   * which webrtcbin 1.22 does not report. The call ends with `bye` 408,
+   * `wsp-ended` says `lost`, and an ERROR is posted. Every WebRTC peer in
+   * a call sends RTCP at least every 7.5 s (RFC 3550; browsers every
+   * second), so the default 8 does not cut off a peer that only receives.
+   */
+  g_object_class_install_property (gobject_class, PROP_PEER_TIMEOUT,
+      g_param_spec_uint ("peer-timeout", "Peer timeout",
+          "Seconds without any packet from the connected peer after which "
+          "it has vanished: bye 408 (0 = never)", 0, 3600,
+          DEFAULT_PEER_TIMEOUT, rw));
   g_object_class_install_property (gobject_class, PROP_IO_CHANNEL,
       g_param_spec_boolean ("io-channel", "io channel",
           "Make sure the call has the `io` data channel: the callee creates "
@@ -2622,6 +2680,7 @@ gst_wsp_signaller_init (GstWspSignaller * self)
   self->ringing_timeout = DEFAULT_RINGING_TIMEOUT;
   self->answer_timeout = DEFAULT_ANSWER_TIMEOUT;
   self->ice_timeout = DEFAULT_ICE_TIMEOUT;
+  self->peer_timeout = DEFAULT_PEER_TIMEOUT;
   self->recv_audio = DEFAULT_RECV_AUDIO;
   self->lip_sync = DEFAULT_LIP_SYNC;
   self->recv_video = DEFAULT_RECV_VIDEO;
@@ -2768,6 +2827,9 @@ gst_wsp_signaller_set_property (GObject * object, guint prop_id,
     case PROP_ICE_TIMEOUT:
       self->ice_timeout = g_value_get_uint (value);
       break;
+    case PROP_PEER_TIMEOUT:
+      self->peer_timeout = g_value_get_uint (value);
+      break;
     case PROP_IO_CHANNEL:
       self->io_channel = g_value_get_boolean (value);
       break;
@@ -2871,6 +2933,9 @@ gst_wsp_signaller_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ICE_TIMEOUT:
       g_value_set_uint (value, self->ice_timeout);
+      break;
+    case PROP_PEER_TIMEOUT:
+      g_value_set_uint (value, self->peer_timeout);
       break;
     case PROP_IO_CHANNEL:
       g_value_set_boolean (value, self->io_channel);

@@ -46,6 +46,8 @@ typedef struct
   gboolean ringing, connected, transferred, ended;
   gint ended_code;
   gboolean ended_remote;
+  gboolean ended_lost;
+  gint64 ended_at;              /* monotonic µs of wsp-ended */
   gchar *ended_description;
   gchar *error;
   gint io_opened;               /* "io-opened" emissions, atomic */
@@ -144,6 +146,8 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
         peer->ended = TRUE;
         gst_structure_get_int (s, "code", &peer->ended_code);
         gst_structure_get_boolean (s, "remote", &peer->ended_remote);
+        gst_structure_get_boolean (s, "lost", &peer->ended_lost);
+        peer->ended_at = g_get_monotonic_time ();
         peer->ended_description = g_strdup (gst_structure_get_string (s,
                 "description"));
       } else if (gst_structure_has_name (s, "level")) {
@@ -920,6 +924,133 @@ GST_START_TEST (test_peer_vanishes)
 
 GST_END_TEST;
 
+static GstPadProbeReturn
+drop_packet (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+/* From now on nothing @peer sends reaches the network (its webrtcbin's
+ * nicesink drops it all): as a pulled cable or a killed browser look to
+ * the other side. */
+static void
+cut_off (Peer * peer)
+{
+  g_autoptr (GstElement) webrtcbin = NULL;
+  GstIterator *it;
+  GValue item = G_VALUE_INIT;
+  guint cut = 0;
+
+  g_object_get (peer->ws, "webrtcbin", &webrtcbin, NULL);
+  it = gst_bin_iterate_recurse (GST_BIN (webrtcbin));
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *element = g_value_get_object (&item);
+    GstElementFactory *factory = gst_element_get_factory (element);
+
+    if (factory && g_str_equal (GST_OBJECT_NAME (factory), "nicesink")) {
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (element, "sink");
+
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
+          drop_packet, NULL, NULL);
+      cut++;
+    }
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  fail_unless (cut > 0, "%s has no nicesink", peer->label);
+}
+
+GST_START_TEST (test_connected_peer_vanishes)
+{
+  Peer *door, *interior;
+  gint64 cut_at;
+
+  /* Both roles: the door calls (mode 1) and is called (mode 2). Each time
+   * the interior goes silent after the hand-over: the door notices within
+   * its peer-timeout (2 s, checked every 62 ms), ends the call with 408
+   * and says the peer was lost; its bye still reaches the interior, whose
+   * receiving side is intact. */
+  server_start ();
+  for (guint round = 0; round < 2; round++) {
+    if (round == 0) {
+      door = caller_new (DOOR_PROPS " peer-timeout=2", DOOR_MEDIA);
+      interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
+    } else {
+      interior = caller_new (INTERIOR_PROPS, INTERIOR_MEDIA);
+      door = play_and_accept (interior, DOOR_PROPS " peer-timeout=2",
+          DOOR_MEDIA);
+    }
+    expect_media_both_ways (door, interior);
+    fail_if (door->ended || interior->ended);
+
+    cut_at = g_get_monotonic_time ();
+    cut_off (interior);
+    /* A lost peer is a failure: an ERROR follows the wsp-ended. */
+    WAIT_FOR (door->ended && door->error != NULL);
+    fail_unless_equals_int (door->ended_code, 408);
+    fail_unless (door->ended_lost);
+    fail_if (door->ended_remote);
+    fail_unless (door->ended_at - cut_at >= 2 * G_USEC_PER_SEC,
+        "ended %" G_GINT64_FORMAT " µs after the cut, before the timeout",
+        door->ended_at - cut_at);
+    fail_unless (door->ended_at - cut_at < 3 * G_USEC_PER_SEC,
+        "ended %" G_GINT64_FORMAT " µs after the cut", door->ended_at -
+        cut_at);
+    WAIT_FOR (interior->ended);
+    fail_unless_equals_int (interior->ended_code, 408);
+    fail_unless (interior->ended_remote);
+
+    peer_free (door);
+    peer_free (interior);
+  }
+  server_stop ();
+}
+
+GST_END_TEST;
+
+/* Runs the default context for @seconds, failing as soon as @peer's
+ * call ends: a window in which nothing may happen, not a wait for
+ * something. */
+static void
+expect_call_stays (Peer * peer, guint seconds)
+{
+  gint64 end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  guint tick_id = g_timeout_add (100, tick, NULL);
+
+  while (!peer->ended && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  fail_if (peer->ended, "%s: the call ended (%d %s)", peer->label,
+      peer->ended_code, GST_STR_NULL (peer->ended_description));
+}
+
+GST_START_TEST (test_listening_peer_stays)
+{
+  Peer *door, *interior;
+
+  /* An interior that sends no media at all, only the RTCP of what it
+   * receives (GStreamer: every 5 s, randomised to at most ~7.5 s), is
+   * watched by the default peer-timeout (8 s) and is not cut off. */
+  server_start ();
+  /* (A lone element would be the launch line's whole result, not a
+   * pipeline: an idle sink keeps it one.) */
+  interior = caller_new ("recv-video=true recv-audio=true",
+      "fakesink async=false");
+  door = play_and_accept (interior, DOOR_PROPS, DOOR_MEDIA);
+  WAIT_FOR (door->connected && interior->connected);
+  WAIT_FOR (g_atomic_int_get (&interior->frames) >= 15);
+  expect_call_stays (door, 20);
+  fail_if (interior->ended);
+  expect_end_by_stop (door, interior);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unreachable_server)
 {
   Peer *caller;
@@ -1015,6 +1146,8 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_malformed_message_mid_call);
   tcase_add_test (tc, test_peer_goes_silent);
   tcase_add_test (tc, test_peer_vanishes);
+  tcase_add_test (tc, test_connected_peer_vanishes);
+  tcase_add_test (tc, test_listening_peer_stays);
   tcase_add_test (tc, test_unreachable_server);
   tcase_add_test (tc, test_stream_linked_before_start);
   return s;
