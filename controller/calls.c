@@ -45,6 +45,7 @@ typedef struct
   GstElement *signaller;
   gchar *uri;
   PeerRole role;
+  gboolean joining;             /* a ring target of a bell during the call */
   gboolean connected;
   gboolean io_open;
   gboolean ended;
@@ -54,6 +55,7 @@ typedef struct
 
 struct _Call
 {
+  OiCalls *calls;
   guint id;
   CallMode mode;
   gint64 started;               /* ms epoch */
@@ -71,7 +73,9 @@ struct _Call
   gint64 level_time;
   gboolean answered;
   gboolean ending;
+  gboolean lost;                /* ended as its main peer vanished */
   gint end_code;
+  GThread *teardown;            /* stopping the pipeline, off the main loop */
 };
 
 typedef struct
@@ -83,8 +87,19 @@ typedef struct
   gboolean answered;
   guint duration;
   gint end_code;
+  gboolean lost;
   GBytes *snapshot;
 } HistoryEntry;
+
+/* A call to the door that came while the last call's pipeline stopped:
+ * accepted once it has (the camera and sound card are free again). */
+typedef struct
+{
+  WspConnection *connection;
+  gchar *caller;
+  gchar *callee;
+  gchar *identity;
+} PendingInvite;
 
 struct _OiCalls
 {
@@ -93,6 +108,10 @@ struct _OiCalls
   gchar *door_token;
   gchar *self_uri;              /* wss:// of our own server over loopback */
   Call *call;                   /* at most one */
+  GPtrArray *stopping;          /* Call: ended, their pipelines stopping */
+  gboolean bell_pending;        /* pressed while a pipeline stopped */
+  gboolean shutting_down;
+  GPtrArray *pending_invites;   /* PendingInvite, likewise */
   guint next_call_id;
   guint next_peer_id;
   GQueue history;               /* HistoryEntry, newest first */
@@ -100,6 +119,7 @@ struct _OiCalls
 };
 
 static void end_call (OiCalls * self, gint code, const gchar * why);
+static void call_free (Call * call);
 
 /* History */
 
@@ -128,6 +148,7 @@ add_history (OiCalls * self, Call * call)
   entry->duration = call->answered_at ?
       (g_get_monotonic_time () - call->answered_at) / G_USEC_PER_SEC : 0;
   entry->end_code = call->end_code;
+  entry->lost = call->lost;
   entry->snapshot = call->snapshot ? g_bytes_ref (call->snapshot) : NULL;
   g_queue_push_head (&self->history, entry);
   while (self->history.length > HISTORY_MAX)
@@ -524,7 +545,8 @@ add_peer (OiCalls * self, Call * call, const gchar * uri, PeerRole role)
       "display-name", self->config->name, "io-channel", TRUE,
       "recv-audio", role != ROLE_VIEWER, "recv-video", FALSE,
       "answer-timeout", self->config->ring_timeout, "lip-sync",
-      self->config->lip_sync, NULL);
+      self->config->lip_sync, "peer-timeout", self->config->peer_timeout,
+      NULL);
   apply_ice (self, peer->signaller);
   g_signal_connect (peer->signaller, "io-opened",
       G_CALLBACK (signaller_io_opened), peer);
@@ -616,8 +638,10 @@ peer_connected (OiCalls * self, Call * call, Peer * peer)
 {
   peer->connected = TRUE;
   if (peer->role == ROLE_TARGET) {
-    /* The first ring target to answer wins; the others stop ringing. */
-    peer->role = ROLE_MAIN;
+    /* The first ring target to answer wins; the others stop ringing. One
+     * who answers a bell pressed during the call joins it as a viewer:
+     * the main peer goes on talking to the visitor. */
+    peer->role = call->answered ? ROLE_VIEWER : ROLE_MAIN;
     for (guint i = 0; i < call->peers->len; i++) {
       Peer *other = g_ptr_array_index (call->peers, i);
 
@@ -642,21 +666,29 @@ peer_connected (OiCalls * self, Call * call, Peer * peer)
 
 static void
 peer_ended (OiCalls * self, Call * call, Peer * peer, gint code,
-    const gchar * description, gboolean remote)
+    const gchar * description, gboolean remote, gboolean lost)
 {
   gboolean main_gone = peer->role == ROLE_MAIN;
   gboolean any_left = FALSE;
 
   g_message ("call %u: %s ended: %d %s (%s)", call->id, peer->uri, code,
-      GST_STR_NULL (description), remote ? "by the peer" : "by the door");
+      GST_STR_NULL (description), remote ? "by the peer" : lost ?
+      "lost" : "by the door");
+  if (lost)
+    oi_io_audit (self->io, "peer=%s call=%u event=peer-lost role=%s "
+        "code=%d reason=\"%s\"", peer->uri, call->id,
+        peer->role == ROLE_MAIN ? "main" : "viewer", code,
+        GST_STR_NULL (description));
   peer->ended = TRUE;
-  if (main_gone || call->end_code == 0)
-    call->end_code = code;
   for (guint i = 0; i < call->peers->len; i++)
     if (!((Peer *) g_ptr_array_index (call->peers, i))->ended)
       any_left = TRUE;
+  /* A viewer's or an unanswered join ring's end is not the call's. */
   if (main_gone || !any_left) {
-    end_call (self, code, main_gone ? "the main peer left" : "no peer left");
+    call->end_code = code;
+    call->lost = main_gone && lost;
+    end_call (self, code, main_gone ? (lost ? "the main peer vanished" :
+            "the main peer left") : "no peer left");
     return;
   }
   g_ptr_array_remove (call->peers, peer);
@@ -689,6 +721,28 @@ on_level (Call * call, const GstStructure * s)
   call->level_time = g_get_monotonic_time ();
 }
 
+/* Whether @object is a wspsignaller or inside one. */
+static gboolean
+from_signaller (GstObject * object)
+{
+  g_autoptr (GstObject) o = gst_object_ref (object);
+
+  while (o) {
+    GstObject *parent;
+
+    if (GST_IS_ELEMENT (o)) {
+      GstElementFactory *factory = gst_element_get_factory (GST_ELEMENT (o));
+
+      if (factory && g_str_equal (GST_OBJECT_NAME (factory), "wspsignaller"))
+        return TRUE;
+    }
+    parent = gst_object_get_parent (o);
+    gst_object_unref (o);
+    o = parent;
+  }
+  return FALSE;
+}
+
 static gboolean
 call_bus_message (GstBus * bus, GstMessage * message, gpointer data)
 {
@@ -712,12 +766,13 @@ call_bus_message (GstBus * bus, GstMessage * message, gpointer data)
         peer_connected (self, call, peer);
       } else if (peer && gst_structure_has_name (s, "wsp-ended")) {
         gint code = 0;
-        gboolean remote = FALSE;
+        gboolean remote = FALSE, lost = FALSE;
 
         gst_structure_get_int (s, "code", &code);
         gst_structure_get_boolean (s, "remote", &remote);
+        gst_structure_get_boolean (s, "lost", &lost);
         peer_ended (self, call, peer, code,
-            gst_structure_get_string (s, "description"), remote);
+            gst_structure_get_string (s, "description"), remote, lost);
       }
       break;
     }
@@ -726,15 +781,9 @@ call_bus_message (GstBus * bus, GstMessage * message, gpointer data)
       g_autofree gchar *debug = NULL;
 
       gst_message_parse_error (message, &error, &debug);
-      /* A signaller's failure comes with its wsp-ended. */
-      for (guint i = 0; peer == NULL && i < call->peers->len; i++) {
-        Peer *p = g_ptr_array_index (call->peers, i);
-
-        if (gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
-                GST_OBJECT (p->signaller)))
-          peer = p;
-      }
-      if (peer == NULL) {
+      /* A signaller's failure comes with its wsp-ended, which has been
+       * handled (a viewer that left is no longer in the list). */
+      if (!from_signaller (GST_MESSAGE_SRC (message))) {
         g_warning ("call %u: pipeline error from %s: %s (%s)", call->id,
             GST_MESSAGE_SRC_NAME (message), error->message,
             GST_STR_NULL (debug));
@@ -753,6 +802,8 @@ call_bus_message (GstBus * bus, GstMessage * message, gpointer data)
 static void
 call_free (Call * call)
 {
+  for (guint i = 0; call->peers && i < call->peers->len; i++)
+    peer_free (g_ptr_array_index (call->peers, i));
   g_clear_pointer (&call->peers, g_ptr_array_unref);
   g_clear_pointer (&call->peer_uris, g_ptr_array_unref);
   g_clear_pointer (&call->snapshot, g_bytes_unref);
@@ -764,8 +815,79 @@ call_free (Call * call)
   g_free (call);
 }
 
+static void pending_invite_free (gpointer data);
+static void accept_invite (OiCalls * self, WspConnection * connection,
+    const gchar * caller, const gchar * callee, const gchar * identity);
+
 static void
-end_call (OiCalls * self, gint code, const gchar * why)
+trim_memory (void)
+{
+#ifdef __GLIBC__
+  /* A call's buffers, encoder and threads are gone: hand the free pages
+   * back now, not at some later allocation (BENCHMARKS.md, RSS). */
+  malloc_trim (0);
+#endif
+}
+
+/* Stops the pipeline: set to NULL ends each peer's call with a bye the
+ * peer receives; a peer still connected may take a moment to confirm it
+ * (docs/wsp.md, "Ending a call"), and the bell is watched meanwhile. */
+static gpointer
+teardown_thread (gpointer data)
+{
+  Call *call = data;
+
+  gst_element_set_state (call->pipeline, GST_STATE_NULL);
+  return NULL;
+}
+
+/* On the main context, once a call's pipeline has stopped: what waited
+ * for the camera and the sound card starts now. */
+static gboolean
+teardown_done (gpointer data)
+{
+  Call *call = data;
+  OiCalls *self = call->calls;
+  g_autoptr (GPtrArray) invites = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_thread_join (g_steal_pointer (&call->teardown));
+  gst_clear_object (&call->pipeline);
+  g_ptr_array_remove_fast (self->stopping, call);
+  g_debug ("call %u: pipeline stopped (%" G_GINT64_FORMAT " µs to free)",
+      call->id, g_get_monotonic_time () - start);
+  call_free (call);
+  trim_memory ();
+  if (self->stopping->len > 0)
+    return G_SOURCE_REMOVE;
+  invites = g_steal_pointer (&self->pending_invites);
+  self->pending_invites = g_ptr_array_new_with_free_func
+      (pending_invite_free);
+  if (self->bell_pending) {
+    self->bell_pending = FALSE;
+    oi_calls_bell (self);
+  }
+  for (guint i = 0; i < invites->len; i++) {
+    PendingInvite *p = g_ptr_array_index (invites, i);
+
+    if (wsp_connection_is_open (p->connection))
+      accept_invite (self, p->connection, p->caller, p->callee, p->identity);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+teardown_and_report (gpointer data)
+{
+  teardown_thread (data);
+  g_idle_add (teardown_done, data);
+  return NULL;
+}
+
+/* Ends the call: the door is ready for the next at once, and its
+ * pipeline stops on a thread of its own (@wait: here and now, at exit). */
+static void
+end_call_full (OiCalls * self, gint code, const gchar * why, gboolean wait)
 {
   Call *call = self->call;
 
@@ -780,6 +902,7 @@ end_call (OiCalls * self, gint code, const gchar * why)
     g_source_remove (call->ring_timer);
   if (call->max_timer)
     g_source_remove (call->max_timer);
+  call->ring_timer = call->max_timer = 0;
   /* Stopping the pipeline ends each peer's call with a bye (the code
    * chosen here for those that are still on). */
   for (guint i = 0; i < call->peers->len; i++) {
@@ -788,20 +911,24 @@ end_call (OiCalls * self, gint code, const gchar * why)
     if (!peer->ended && code != WSP_BYE_NORMAL)
       g_signal_emit_by_name (peer->signaller, "end-call", (guint) code, why);
   }
-  gst_element_set_state (call->pipeline, GST_STATE_NULL);
   g_source_remove (call->bus_watch);
-  for (guint i = 0; i < call->peers->len; i++)
-    peer_free (g_ptr_array_index (call->peers, i));
-  g_ptr_array_set_size (call->peers, 0);
-  gst_clear_object (&call->pipeline);
   add_history (self, call);
   self->call = NULL;
-  call_free (call);
-#ifdef __GLIBC__
-  /* A call's buffers, encoder and threads are gone: hand the free pages
-   * back now, not at some later allocation (BENCHMARKS.md, RSS). */
-  malloc_trim (0);
-#endif
+  if (wait) {
+    teardown_thread (call);
+    gst_clear_object (&call->pipeline);
+    call_free (call);
+    trim_memory ();
+    return;
+  }
+  g_ptr_array_add (self->stopping, call);
+  call->teardown = g_thread_new ("call-teardown", teardown_and_report, call);
+}
+
+static void
+end_call (OiCalls * self, gint code, const gchar * why)
+{
+  end_call_full (self, code, why, FALSE);
 }
 
 static gboolean
@@ -830,6 +957,7 @@ start_call (OiCalls * self, CallMode mode, GError ** error)
   Call *call = g_new0 (Call, 1);
   g_autoptr (GstBus) bus = NULL;
 
+  call->calls = self;
   call->id = ++self->next_call_id;
   call->mode = mode;
   call->started = g_get_real_time () / 1000;
@@ -880,7 +1008,7 @@ address_is_local (OiCalls * self, const gchar * uri)
  * but holds its invite until release_targets() gives it the snapshot, so
  * the connections are made while the snapshot is taken. */
 static void
-ring_targets (OiCalls * self, Call * call, gboolean hold)
+ring_targets (OiCalls * self, Call * call, gboolean hold, gboolean join)
 {
   const OiConfig *c = self->config;
   guint started = 0;
@@ -890,6 +1018,7 @@ ring_targets (OiCalls * self, Call * call, gboolean hold)
 
     if (peer == NULL)
       continue;
+    peer->joining = join;
     g_object_set (peer->signaller, "target", c->ring[i], "hold-invite", hold,
         NULL);
     if (address_is_local (self, c->ring[i])) {
@@ -911,6 +1040,10 @@ ring_targets (OiCalls * self, Call * call, gboolean hold)
     else
       g_warning ("call %u: cannot start the call to %s", call->id,
           c->ring[i]);
+  }
+  if (join) {
+    /* Each gives up by itself (answer-timeout): the call goes on. */
+    return;
   }
   if (started == 0) {
     end_call (self, WSP_BYE_INTERNAL_ERROR, "no ring target could be called");
@@ -993,12 +1126,72 @@ snapshot_done (GObject * source, GAsyncResult * result, gpointer data)
     b64 = g_base64_encode (g_bytes_get_data (jpeg, NULL),
         g_bytes_get_size (jpeg));
     data_uri = g_strconcat ("data:image/jpeg;base64,", b64, NULL);
-    call->snapshot = g_bytes_ref (jpeg);
+    /* The history keeps the visitor who rang first. */
+    if (call->snapshot == NULL)
+      call->snapshot = g_bytes_ref (jpeg);
   } else {
     g_warning ("call %u: ringing without a snapshot: %s", call->id,
         error->message);
   }
   release_targets (call, data_uri);
+}
+
+/* The snapshot for the ring targets' invites, on a worker thread. */
+static void
+start_snapshot (OiCalls * self, Call * call, GstElement * snapshot)
+{
+  SnapshotJob *job = g_new0 (SnapshotJob, 1);
+  GTask *task;
+
+  job->self = self;
+  job->call_id = call->id;
+  task = g_task_new (NULL, call->cancellable, snapshot_done, job);
+  g_task_set_task_data (task, gst_object_ref (snapshot), gst_object_unref);
+  g_task_run_in_thread (task, take_snapshot);
+  g_object_unref (task);
+}
+
+static guint
+count_peers (Call * call, gboolean targets)
+{
+  guint n = 0;
+
+  for (guint i = 0; call && i < call->peers->len; i++) {
+    Peer *peer = g_ptr_array_index (call->peers, i);
+
+    if (!peer->ended && (peer->role == ROLE_TARGET) == targets)
+      n++;
+  }
+  return n;
+}
+
+/* The bell during a call (docs/intercomd.md, "The bell during a call"):
+ * the ring targets' pages that are not in the call ring, and the first to
+ * answer joins it as a viewer. */
+static void
+ring_into_call (OiCalls * self, Call * call)
+{
+  g_autoptr (GstElement) snapshot = NULL;
+
+  if (!call->answered || count_peers (call, TRUE) > 0) {
+    g_message ("bell pressed during call %u: its ring targets are ringing",
+        call->id);
+    return;
+  }
+  if (count_peers (call, FALSE) >= self->config->max_peers) {
+    g_message ("bell pressed during call %u: it has %u peers, the most "
+        "allowed ([limits] peers)", call->id, count_peers (call, FALSE));
+    return;
+  }
+  g_message ("bell pressed during call %u: ringing %u target(s) to join",
+      call->id, g_strv_length (self->config->ring));
+  snapshot = gst_bin_get_by_name (GST_BIN (call->pipeline), "snapshot");
+  if (snapshot == NULL || !GST_IS_APP_SINK (snapshot)) {
+    ring_targets (self, call, FALSE, TRUE);
+    return;
+  }
+  ring_targets (self, call, TRUE, TRUE);
+  start_snapshot (self, call, snapshot);
 }
 
 void
@@ -1007,16 +1200,21 @@ oi_calls_bell (OiCalls * self)
   g_autoptr (GError) error = NULL;
   g_autoptr (GstElement) snapshot = NULL;
   Call *call;
-  GTask *task;
-  SnapshotJob *job;
 
-  if (self->call) {
-    g_message ("bell pressed during call %u: no second call",
-        self->call->id);
+  if (self->shutting_down)
     return;
-  }
   if (self->config->ring[0] == NULL) {
     g_message ("bell pressed; no ring targets configured ([calls] ring)");
+    return;
+  }
+  if (self->call) {
+    ring_into_call (self, self->call);
+    return;
+  }
+  if (self->stopping->len > 0) {
+    /* The last call's pipeline still holds the camera: a moment. */
+    g_message ("bell pressed: ringing once the last call has stopped");
+    self->bell_pending = TRUE;
     return;
   }
   call = start_call (self, MODE_BELL, &error);
@@ -1028,19 +1226,65 @@ oi_calls_bell (OiCalls * self)
       g_strv_length (self->config->ring));
   snapshot = gst_bin_get_by_name (GST_BIN (call->pipeline), "snapshot");
   if (snapshot == NULL || !GST_IS_APP_SINK (snapshot)) {
-    ring_targets (self, call, FALSE);
+    ring_targets (self, call, FALSE, FALSE);
     return;
   }
-  ring_targets (self, call, TRUE);
+  ring_targets (self, call, TRUE, FALSE);
   if (self->call != call)
     return;                     /* no target could be called: ended */
-  job = g_new0 (SnapshotJob, 1);
-  job->self = self;
-  job->call_id = call->id;
-  task = g_task_new (NULL, call->cancellable, snapshot_done, job);
-  g_task_set_task_data (task, g_steal_pointer (&snapshot), gst_object_unref);
-  g_task_run_in_thread (task, take_snapshot);
-  g_object_unref (task);
+  start_snapshot (self, call, snapshot);
+}
+
+static void
+pending_invite_free (gpointer data)
+{
+  PendingInvite *p = data;
+
+  g_object_unref (p->connection);
+  g_free (p->caller);
+  g_free (p->callee);
+  g_free (p->identity);
+  g_free (p);
+}
+
+/* Starts the call to the door or joins the running one: the allow-lists
+ * and the peer limit have been checked. */
+static void
+accept_invite (OiCalls * self, WspConnection * connection,
+    const gchar * caller, const gchar * callee, const gchar * identity)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean accepted = FALSE;
+  Call *call = self->call;
+  Peer *peer;
+
+  if (count_peers (call, FALSE) >= self->config->max_peers) {
+    g_message ("call from %s refused: %u peers in the call already "
+        "([limits] peers)", identity, count_peers (call, FALSE));
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_BUSY, NULL);
+    return;
+  }
+  if (call == NULL && !(call = start_call (self, MODE_DOOR, &error))) {
+    g_warning ("call from %s cannot start: %s", identity, error->message);
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
+        NULL);
+    return;
+  }
+  peer = add_peer (self, call, identity, call->peers->len ? ROLE_VIEWER :
+      ROLE_MAIN);
+  if (peer && start_peer (call, peer))
+    g_signal_emit_by_name (peer->signaller, "accept-call", connection,
+        caller, callee, &accepted);
+  if (!accepted) {
+    wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
+        NULL);
+    if (peer)
+      peer_ended (self, call, peer, WSP_BYE_INTERNAL_ERROR, "not accepted",
+          FALSE, FALSE);
+    return;
+  }
+  g_message ("call %u: %s calls the door (%s)", call->id, identity,
+      peer->role == ROLE_VIEWER ? "viewer" : "main");
 }
 
 void
@@ -1048,11 +1292,7 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
     const WspMessage * invite, const gchar * identity)
 {
   GSocketAddress *remote = wsp_connection_get_remote_address (connection);
-  g_autoptr (GError) error = NULL;
-  gboolean accepted = FALSE;
-  Call *call;
-  Peer *peer;
-  guint peers = 0;
+  PendingInvite *pending;
 
   /* The router checked that caller.uri is the socket's identity (or, for
    * a peer station, at its host). */
@@ -1067,39 +1307,25 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
     wsp_connection_send_bye_and_close (connection, WSP_BYE_FORBIDDEN, NULL);
     return;
   }
-  call = self->call;
-  for (guint i = 0; call && i < call->peers->len; i++) {
-    Peer *other = g_ptr_array_index (call->peers, i);
-
-    peers += !other->ended && other->role != ROLE_TARGET;
-  }
-  if (peers >= self->config->max_peers) {
-    g_message ("call from %s refused: %u peers in the call already "
-        "([limits] peers)", identity, peers);
-    wsp_connection_send_bye_and_close (connection, WSP_BYE_BUSY, NULL);
-    return;
-  }
-  if (call == NULL && !(call = start_call (self, MODE_DOOR, &error))) {
-    g_warning ("call from %s cannot start: %s", identity, error->message);
+  if (self->shutting_down) {
     wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
-        NULL);
+        "the door station stops");
     return;
   }
-  peer = add_peer (self, call, identity, call->peers->len ? ROLE_VIEWER :
-      ROLE_MAIN);
-  if (peer && start_peer (call, peer))
-    g_signal_emit_by_name (peer->signaller, "accept-call", connection,
-        invite->invite.caller.uri, invite->invite.callee.uri, &accepted);
-  if (!accepted) {
-    wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
-        NULL);
-    if (peer)
-      peer_ended (self, call, peer, WSP_BYE_INTERNAL_ERROR, "not accepted",
-          FALSE);
+  if (self->call || self->stopping->len == 0) {
+    accept_invite (self, connection, invite->invite.caller.uri,
+        invite->invite.callee.uri, identity);
     return;
   }
-  g_message ("call %u: %s calls the door (%s)", call->id, identity,
-      peer->role == ROLE_VIEWER ? "viewer" : "main");
+  /* The last call's pipeline still holds the camera: a moment. */
+  g_message ("call from %s: answered once the last call has stopped",
+      identity);
+  pending = g_new0 (PendingInvite, 1);
+  pending->connection = g_object_ref (connection);
+  pending->caller = g_strdup (invite->invite.caller.uri);
+  pending->callee = g_strdup (invite->invite.callee.uri);
+  pending->identity = g_strdup (identity);
+  g_ptr_array_add (self->pending_invites, pending);
 }
 
 void
@@ -1206,6 +1432,8 @@ oi_calls_add_history_json (OiCalls * self, JsonBuilder * b)
     json_builder_add_int_value (b, entry->duration);
     json_builder_set_member_name (b, "end");
     json_builder_add_int_value (b, entry->end_code);
+    json_builder_set_member_name (b, "lost");
+    json_builder_add_boolean_value (b, entry->lost);
     json_builder_set_member_name (b, "snapshot");
     if (entry->snapshot) {
       g_autofree gchar *url = g_strdup_printf
@@ -1293,6 +1521,9 @@ oi_calls_new (const OiConfig * config, OiIo * io, const gchar * door_token,
   self->self_uri = g_strdup (self_uri);
   g_queue_init (&self->history);
   g_mutex_init (&self->lock);
+  self->stopping = g_ptr_array_new ();
+  self->pending_invites = g_ptr_array_new_with_free_func
+      (pending_invite_free);
   return self;
 }
 
@@ -1305,7 +1536,13 @@ oi_calls_set_config (OiCalls * self, const OiConfig * config)
 void
 oi_calls_shutdown (OiCalls * self)
 {
-  end_call (self, WSP_BYE_NORMAL, "the door station stops");
+  self->shutting_down = TRUE;
+  g_ptr_array_set_size (self->pending_invites, 0);
+  end_call_full (self, WSP_BYE_NORMAL, "the door station stops", TRUE);
+  /* Pipelines still stopping finish on this context (a callee's stop
+   * runs here, and so does teardown_done). */
+  while (self->stopping->len > 0)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 void
@@ -1315,6 +1552,8 @@ oi_calls_free (OiCalls * self)
     return;
   oi_calls_shutdown (self);
   g_queue_clear_full (&self->history, history_entry_free);
+  g_ptr_array_unref (self->stopping);
+  g_ptr_array_unref (self->pending_invites);
   g_mutex_clear (&self->lock);
   g_free (self->door_token);
   g_free (self->self_uri);

@@ -27,8 +27,8 @@ static const struct
               "codecs", "echo-cancel", "lip-sync", NULL}},
   {"gpio", {"chip", "inputs", "relays", "active-low", "debounce",
               "door-pulse", "max-pulse", "bell-relay", NULL}},
-  {"calls", {"ring", "ring-timeout", "max-call", "allow-callers",
-              "allow-networks", NULL}},
+  {"calls", {"ring", "ring-timeout", "max-call", "peer-timeout",
+              "allow-callers", "allow-networks", NULL}},
   {"limits", {"sockets-per-address", "sockets", "peers", "login-failures",
               "login-delay", "login-max-delay", NULL}},
   {"ice", {"stun", "turn", "local-addresses", NULL}},
@@ -667,6 +667,8 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
       || !get_uint (kf, "calls", "ring-timeout", 30, 1, 600,
           &c->ring_timeout, error)
       || !get_uint (kf, "calls", "max-call", 600, 10, 86400, &c->max_call,
+          error)
+      || !get_uint (kf, "calls", "peer-timeout", 8, 2, 60, &c->peer_timeout,
           error)
       || (g_key_file_has_key (kf, "calls", "allow-callers", NULL)
           && !get_list (kf, "calls", "allow-callers", NULL,

@@ -94,6 +94,7 @@ typedef struct
   gchar **ring;
   guint ring_timeout;
   guint max_call;
+  guint peer_timeout;           /* s without a packet: the peer vanished */
   gchar **allow_callers;
   GPtrArray *allow_networks;    /* GInetAddressMask */
 

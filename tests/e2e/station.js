@@ -82,18 +82,20 @@ async function hashPassword(password) {
 
 // A running intercomd. `codec`: 'vp8' or 'h264' (or a preference list,
 // 'h264,vp8'). `pipelines`, `pipeline`: where the call pipeline comes from;
-// `gpio`: more lines for that group; `extra`: more groups.
+// `gpio`: more lines for that group; `extra`: more groups. `address`: the
+// one the pages reach it at (ICE uses it too; the server listens on all of
+// a test namespace's addresses when it is not loopback).
 export class Station {
   static async start({ codec = 'vp8', echoCancel = false, extra = '',
     allowNetworks = '127.0.0.0/8', bitrate = 800, pipeline = 'test',
-    pipelines = null, gpio = '' } = {}) {
+    pipelines = null, gpio = '', address = '127.0.0.1' } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
     st.codec = codec;
     st.dir = await mkdtemp(join(tmpdir(), 'oi-e2e-'));
     st.port = await freePort();
-    st.host = `127.0.0.1:${st.port}`;
+    st.host = `${address}:${st.port}`;
     st.url = `https://${st.host}`;
     st.uri = (user) => `${user}@${st.host}`;
     st.doorUri = st.uri('door');
@@ -117,7 +119,7 @@ name=Test door
 state-dir=${join(st.dir, 'state')}
 
 [server]
-address=127.0.0.1
+address=${address === '127.0.0.1' ? address : '0.0.0.0'}
 port=${st.port}
 certificate=${st.cert}
 private-key=${st.key}
@@ -144,7 +146,7 @@ allow-callers=${st.uri('alice')}
 allow-networks=${allowNetworks}
 
 [ice]
-local-addresses=127.0.0.1
+local-addresses=${address}
 
 [user alice]
 password-hash=${hashes.alice}
@@ -257,8 +259,10 @@ export async function shutDown(browser, station) {
   }
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+// `executablePath`: e.g. a wrapper that runs Chromium in a test network
+// namespace.
+export async function launchBrowser({ executablePath = CHROMIUM } = {}) {
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 // A logged-in page: a fresh context, the real login form.
