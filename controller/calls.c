@@ -45,7 +45,6 @@ typedef struct
   GstElement *signaller;
   gchar *uri;
   PeerRole role;
-  gboolean joining;             /* a ring target of a bell during the call */
   gboolean connected;
   gboolean io_open;
   gboolean ended;
@@ -76,6 +75,7 @@ struct _Call
   gboolean lost;                /* ended as its main peer vanished */
   gint end_code;
   GThread *teardown;            /* stopping the pipeline, off the main loop */
+  gint64 ended_at;              /* monotonic µs */
 };
 
 typedef struct
@@ -849,13 +849,12 @@ teardown_done (gpointer data)
   Call *call = data;
   OiCalls *self = call->calls;
   g_autoptr (GPtrArray) invites = NULL;
-  gint64 start = g_get_monotonic_time ();
 
   g_thread_join (g_steal_pointer (&call->teardown));
   gst_clear_object (&call->pipeline);
   g_ptr_array_remove_fast (self->stopping, call);
-  g_debug ("call %u: pipeline stopped (%" G_GINT64_FORMAT " µs to free)",
-      call->id, g_get_monotonic_time () - start);
+  g_debug ("call %u: its pipeline stopped %" G_GINT64_FORMAT " ms after "
+      "the end", call->id, (g_get_monotonic_time () - call->ended_at) / 1000);
   call_free (call);
   trim_memory ();
   if (self->stopping->len > 0)
@@ -894,6 +893,7 @@ end_call_full (OiCalls * self, gint code, const gchar * why, gboolean wait)
   if (call == NULL || call->ending)
     return;
   call->ending = TRUE;
+  call->ended_at = g_get_monotonic_time ();
   if (call->end_code == 0)
     call->end_code = code;
   g_message ("call %u ends: %s", call->id, why);
@@ -1018,7 +1018,6 @@ ring_targets (OiCalls * self, Call * call, gboolean hold, gboolean join)
 
     if (peer == NULL)
       continue;
-    peer->joining = join;
     g_object_set (peer->signaller, "target", c->ring[i], "hold-invite", hold,
         NULL);
     if (address_is_local (self, c->ring[i])) {

@@ -13,7 +13,9 @@ import {
 const skip = SKIP_WITHOUT_CHROMIUM;
 
 // Self-contained: runs in the page, knows WSP 1.0 and nothing else.
-async function plainWspCall({ callerUri, doorUri }) {
+// `stayMs`: how long to stay in the call once media flows, checking every
+// second that the door keeps it and the picture keeps coming.
+async function plainWspCall({ callerUri, doorUri, stayMs = 0 }) {
   const log = [];
   const result = { log, framesDecoded: 0, totalAudioEnergy: 0, frameWidth: 0,
     codec: null, handedOver: false, byeReceived: null, channels: [] };
@@ -123,7 +125,7 @@ async function plainWspCall({ callerUri, doorUri }) {
       }
     });
   };
-  const deadline = Date.now() + 30000;
+  const deadline = Date.now() + 30000 + stayMs;
   const until = async (cond) => {
     while (!cond()) {
       if (Date.now() > deadline)
@@ -137,6 +139,19 @@ async function plainWspCall({ callerUri, doorUri }) {
     await until(() => result.framesDecoded > 30 && result.totalAudioEnergy > 0 && result.handedOver);
     const energy = result.totalAudioEnergy;
     await until(() => result.totalAudioEnergy > energy);
+    const start = Date.now();
+    while (Date.now() - start < stayMs) {
+      const frames = result.framesDecoded;
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), failed]);
+      await measure();
+      const state = await (await fetch('/api/v1/state')).json();
+      const at = Math.round((Date.now() - start) / 1000);
+      if (state.calls.length !== 1 || state.calls[0].peers.length !== 1)
+        throw new Error(`the door dropped the call after ${at} s`);
+      if (result.framesDecoded <= frames)
+        throw new Error(`no new frame after ${at} s`);
+    }
+    result.stayedMs = Date.now() - start;
     // Hang up on the channel, as WSP 1.0 says after the hand-over.
     send(['bye', { code: 200, description: 'done' }]);
     // Closed only once the door has ended the call: a bye still on its way
@@ -193,5 +208,18 @@ describe('a plain WSP 1.0 peer', { skip }, () => {
         { what: 'the app is still registered' });
     const st = await getState(alice, station);
     assert.equal(st.relays.door, false, 'no relay moved');
+  }));
+
+  // It knows no keepalive of ours: the door watches its packets (its audio
+  // and RTCP), and does not cut it off.
+  test('stays in the call for 60 s and is not cut off', () => run(async () => {
+    const r = await alice.page.evaluate(plainWspCall,
+        { callerUri: station.uri('alice'), doorUri: station.doorUri, stayMs: 60000 });
+    assert.equal(r.error, undefined, JSON.stringify(r));
+    assert.equal(r.ok, true);
+    assert.ok(r.stayedMs >= 60000, 'stayed ' + r.stayedMs + ' ms');
+    assert.equal(r.byeReceived, null, 'no bye from the door');
+    await expectNoCall(alice, station, 'the door ended the call after our bye 200');
+    assert.equal(station.output().includes('vanished'), false, 'no peer taken for lost');
   }));
 });

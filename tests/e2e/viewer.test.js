@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // A second interior station joins a running call as a viewer: the same
 // encoders feed both peers (one pipeline, one encode); it sees the door,
-// may open it, and the call ends for it when the main peer hangs up.
+// may open it, and the call ends for it when the main peer hangs up. A
+// bell press during the call rings a page that is not in it, which joins.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +15,8 @@ import {
 const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('a viewer joins a bell call', { skip }, () => {
-  let station, browser, main, viewer;
-  const run = (fn) => withLogs(station, () => [main, viewer], fn);
+  let station, browser, main, viewer, third;
+  const run = (fn) => withLogs(station, () => [main, viewer, third], fn);
 
   before(async () => {
     station = await Station.start({ codec: 'vp8' });
@@ -67,13 +68,39 @@ describe('a viewer joins a bell call', { skip }, () => {
     assert.equal((await getState(viewer, station)).relays.door, false);
   }));
 
-  test('a bell press during the call starts no second call', () => run(async () => {
+  test('a bell press during the call rings a page that is not in it; it joins as a viewer', () => run(async () => {
     const id = (await getState(main, station)).calls[0].id;
+    third = await openPage(browser, station, 'alice');
+    await waitHook(third.page, () => window.intercom.registered === true);
     await press(main, station, 'bell');
-    const st = await getState(main, station);
-    assert.equal(st.calls.length, 1);
+    // The peers in the call see the press; the page that is not rings,
+    // with a snapshot.
+    await waitHook(main.page, () => window.intercom.io.some((m) => m[0] === 'input'
+        && m[1].name === 'bell' && m[1].active === true));
+    await waitHook(third.page, () => window.intercom.state === 'ringing');
+    const invite = await third.page.evaluate(() => window.intercom.lastInvite);
+    assert.equal(invite[1].caller.uri, station.doorUri);
+    assert.match(invite[2]?.snapshot ?? '', /^data:image\/jpeg;base64,/);
+    let st = await getState(main, station);
+    assert.equal(st.calls.length, 1, 'no second call');
     assert.equal(st.calls[0].id, id);
     assert.equal(await viewer.page.evaluate(() => window.intercom.state), 'connected');
+
+    await third.page.click('#answer');
+    await waitHook(third.page, () => window.intercom.state === 'connected', undefined, 20000);
+    await expectMedia(third.page, { codec: 'vp8', what: 'the page that answered the second bell' });
+    st = await getState(main, station);
+    assert.equal(st.calls[0].id, id, 'it joined the same call');
+    assert.deepEqual(st.calls[0].peers.map((p) => [p.role, p.state]), [
+      ['main', 'connected'], ['viewer', 'connected'], ['viewer', 'connected'],
+    ]);
+    // It leaves; the call goes on.
+    await third.page.click('#hangup');
+    await waitHook(third.page, () => window.intercom.state === 'ended');
+    st = await poll(() => getState(main, station), (x) => x.calls[0]?.peers.length === 2,
+        { what: 'the joined page gone from the call' });
+    assert.equal(st.calls[0].id, id);
+    assert.equal(await main.page.evaluate(() => window.intercom.state), 'connected');
   }));
 
   test('the main peer hangs up: the call ends for the viewer too', () => run(async () => {
