@@ -1842,7 +1842,8 @@ on_connection_state (GstWspSignaller * self, gpointer data)
     GST_INFO_OBJECT (self, "connected");
     post_call_message (self, gst_structure_new_empty ("wsp-connected"));
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
-    self->lost = self->state == CALL_CONNECTED;
+    /* Connected once (the peer is watched): it went away. */
+    self->lost = self->peer_watch != NULL;
     end_call (self, WSP_BYE_TIMEOUT, "ICE failed", FALSE, TRUE);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED &&
       self->state == CALL_CONNECTED) {
