@@ -5,6 +5,7 @@
 #include "intercomd.h"
 #include "backoff.h"
 #include "router.h"
+#include "sessions.h"
 #include "tls.h"
 
 #include <json-glib/json-glib.h>
@@ -15,22 +16,13 @@
 #define CSRF_HEADER "X-CSRF-Token"
 #define STATUS_TOO_MANY_REQUESTS 429   /* RFC 6585; libsoup 3.2 has no name */
 #define MAX_BODY 4096
-/* Sessions of one user; a new login past this ends the least used one. */
-#define MAX_SESSIONS_PER_USER 16
+/* Expired sessions are swept, and last uses written, this often. */
 #define PRUNE_INTERVAL_S 60
 /* Password checks at once (argon2id takes 64 MiB each), and per client. */
 #define MAX_LOGINS_RUNNING 2
 /* Login failure records kept per table (clients, user names). */
 #define MAX_LOGIN_RECORDS 4096
 #define LOGIN_FORGET_MS (24 * 3600 * 1000)
-
-typedef struct
-{
-  gchar *user;
-  gchar *password_hash;         /* at login: a new password ends it */
-  gchar *csrf;
-  gint64 created, last_used;    /* monotonic, µs */
-} Session;
 
 struct _OiServer
 {
@@ -43,7 +35,7 @@ struct _OiServer
   SoupServer *soup;
   OiRouter *router;
   gchar *fingerprint;           /* NULL without TLS */
-  GHashTable *sessions;         /* token -> Session */
+  OiSessions *sessions;
   guint prune_id;
 
   OiBackoff *login_by_address;
@@ -53,17 +45,6 @@ struct _OiServer
   GHashTable *sockets_by_address;       /* address -> open /wsp sockets */
   GHashTable *sockets;          /* WspConnection -> its address */
 };
-
-static void
-session_free (gpointer data)
-{
-  Session *session = data;
-
-  g_free (session->user);
-  g_free (session->password_hash);
-  g_free (session->csrf);
-  g_free (session);
-}
 
 /* The peer's IP address as text ("?" if it has none). A forwarded-for
  * header never stands in for it. */
@@ -155,48 +136,17 @@ respond_empty (SoupServerMessage * msg, guint status)
   soup_server_message_set_status (msg, status, NULL);
 }
 
-/* Sessions */
+/* Sessions (sessions.c keeps them, in memory and in the state directory;
+ * their times are the wall clock's, which a reboot keeps) */
 
-static gchar *
-new_token (void)
+/* The password hash @user has now, NULL if there is none. */
+static const gchar *
+user_password_hash (const gchar * user, gpointer data)
 {
-  guint8 bytes[32];
-  gchar *hex = g_malloc (sizeof bytes * 2 + 1);
+  OiServer *self = data;
+  const OiUser *known = oi_config_find_user (self->config, user);
 
-  randombytes_buf (bytes, sizeof bytes);
-  sodium_bin2hex (hex, sizeof bytes * 2 + 1, bytes, sizeof bytes);
-  return hex;
-}
-
-/* Whether @session may go on at @now: not idle or old past the limits,
- * its user still there with the same password. */
-static gboolean
-session_valid (OiServer * self, Session * session, gint64 now)
-{
-  const OiUser *user = oi_config_find_user (self->config, session->user);
-
-  return now - session->last_used <=
-      (gint64) self->config->session_idle * G_USEC_PER_SEC
-      && now - session->created <=
-      (gint64) self->config->session_lifetime * G_USEC_PER_SEC
-      && user != NULL && g_str_equal (user->password_hash,
-      session->password_hash);
-}
-
-static void
-prune_sessions (OiServer * self)
-{
-  gint64 now = g_get_monotonic_time ();
-  GHashTableIter iter;
-  Session *session;
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & session))
-    if (!session_valid (self, session, now)) {
-      g_message ("session of %s ended (expired, removed or new password)",
-          session->user);
-      g_hash_table_iter_remove (&iter);
-    }
+  return known ? known->password_hash : NULL;
 }
 
 static gboolean
@@ -204,7 +154,7 @@ prune_timer (gpointer data)
 {
   OiServer *self = data;
 
-  prune_sessions (self);
+  oi_sessions_prune (self->sessions, g_get_real_time ());
   oi_backoff_prune (self->login_by_address, g_get_monotonic_time ());
   oi_backoff_prune (self->login_by_user, g_get_monotonic_time ());
   return G_SOURCE_CONTINUE;
@@ -219,71 +169,26 @@ check_users (OiServer * self)
     self->users_changed (self->users_changed_data);
 }
 
-/* The session of @msg, or NULL. */
-static Session *
+/* The session of @msg, or NULL; @token_out: its cookie token. */
+static const OiSession *
 find_session (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
 {
   const gchar *header = soup_message_headers_get_list
       (soup_server_message_get_request_headers (msg), "Cookie");
   g_autoptr (GHashTable) cookies = NULL;
   const gchar *token;
-  Session *session;
-  gint64 now = g_get_monotonic_time ();
+  const OiSession *session;
 
   if (header == NULL)
     return NULL;
   cookies = soup_header_parse_semi_param_list (header);
   token = g_hash_table_lookup (cookies, SESSION_COOKIE);
-  if (token == NULL || !(session = g_hash_table_lookup (self->sessions,
-              token)))
+  if (!(session = oi_sessions_find (self->sessions, token,
+              g_get_real_time ())))
     return NULL;
-  if (!session_valid (self, session, now)) {
-    g_message ("session of %s ended (expired, removed or new password)",
-        session->user);
-    g_hash_table_remove (self->sessions, token);
-    return NULL;
-  }
-  session->last_used = now;
   if (token_out)
     *token_out = g_strdup (token);
   return session;
-}
-
-/* A new session for @user; past MAX_SESSIONS_PER_USER the least recently
- * used one of theirs ends. Returns its token. */
-static gchar *
-add_session (OiServer * self, const gchar * user, const gchar * hash)
-{
-  Session *session, *oldest = NULL;
-  const gchar *oldest_token = NULL;
-  GHashTableIter iter;
-  const gchar *token;
-  guint count = 0;
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, (gpointer *) & token,
-          (gpointer *) & session)) {
-    if (!g_str_equal (session->user, user))
-      continue;
-    count++;
-    if (oldest == NULL || session->last_used < oldest->last_used) {
-      oldest = session;
-      oldest_token = token;
-    }
-  }
-  if (count >= MAX_SESSIONS_PER_USER) {
-    g_message ("%s has %u sessions: the least used one ends", user, count);
-    g_hash_table_remove (self->sessions, oldest_token);
-  }
-
-  session = g_new0 (Session, 1);
-  session->user = g_strdup (user);
-  session->password_hash = g_strdup (hash);
-  session->csrf = new_token ();
-  session->created = session->last_used = g_get_monotonic_time ();
-  token = new_token ();
-  g_hash_table_insert (self->sessions, (gchar *) token, session);
-  return g_strdup (token);
 }
 
 /* A browser sends Origin with every POST and WebSocket: one that is not
@@ -307,7 +212,7 @@ origin_ok (OiServer * self, SoupServerMessage * msg)
 }
 
 static gboolean
-csrf_ok (Session * session, SoupServerMessage * msg)
+csrf_ok (const OiSession * session, SoupServerMessage * msg)
 {
   const gchar *token = soup_message_headers_get_one
       (soup_server_message_get_request_headers (msg), CSRF_HEADER);
@@ -399,7 +304,7 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   g_autofree gchar *token = NULL;
   g_autofree gchar *uri = NULL;
   gint64 now = g_get_monotonic_time ();
-  Session *session;
+  const OiSession *session;
 
   g_hash_table_remove (self->logins_running, login->address);
   if (!g_task_propagate_boolean (G_TASK (result), NULL)) {
@@ -418,8 +323,8 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
   }
   oi_backoff_succeed (self->login_by_address, login->address);
   oi_backoff_succeed (self->login_by_user, login->user);
-  token = add_session (self, login->user, login->hash);
-  session = g_hash_table_lookup (self->sessions, token);
+  token = oi_sessions_add (self->sessions, login->user, login->hash,
+      g_get_real_time (), &session);
   g_message ("%s logged in from %s", login->user, login->address);
 
   uri = g_strdup_printf ("%s@%s", login->user, self->config->host);
@@ -546,7 +451,7 @@ api_login (OiServer * self, SoupServerMessage * msg)
 }
 
 static void
-api_me (OiServer * self, SoupServerMessage * msg, Session * session)
+api_me (OiServer * self, SoupServerMessage * msg, const OiSession * session)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   const gchar *user = session->user;
@@ -667,7 +572,7 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
   gboolean post = g_str_equal (method, "POST");
   gboolean get = g_str_equal (method, "GET");
   g_autofree gchar *token = NULL;
-  Session *session;
+  const OiSession *session;
   const gchar *user;
 
   check_users (self);
@@ -699,7 +604,7 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
 
   if (post && g_str_equal (route, "/logout")) {
     g_message ("%s logged out", user);
-    g_hash_table_remove (self->sessions, token);
+    oi_sessions_remove (self->sessions, token);
     set_session_cookie (self, msg, "", 0);
     respond_empty (msg, SOUP_STATUS_NO_CONTENT);
   } else if (get && g_str_equal (route, "/me")) {
@@ -809,7 +714,7 @@ wsp_identity (OiServer * self, SoupServerMessage * msg)
   const gchar *auth;
   const gchar *token;
   const OiPeer *peer;
-  Session *session = find_session (self, msg, NULL);
+  const OiSession *session = find_session (self, msg, NULL);
 
   if (session)
     return g_strdup_printf ("%s@%s", session->user, self->config->host);
@@ -933,6 +838,7 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   g_autoptr (GInetAddress) address = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_auto (GStrv) users = NULL;
+  g_autofree gchar *sessions_path = NULL;
   guint max_delay_ms = MIN (config->login_max_delay, G_MAXUINT / 1000) * 1000;
 
   self->config = config;
@@ -941,8 +847,10 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->door_token = g_strdup (door_token);
   self->users_changed = users_changed;
   self->users_changed_data = user_data;
-  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      session_free);
+  sessions_path = g_build_filename (config->state_dir, "sessions", NULL);
+  self->sessions = oi_sessions_new (sessions_path, config->session_idle,
+      config->session_lifetime, user_password_hash, self);
+  oi_sessions_load (self->sessions, g_get_real_time ());
   /* The wait starts with the login-failures-th failure. */
   self->login_by_address = oi_backoff_new (config->login_failures - 1,
       config->login_delay * 1000, max_delay_ms, LOGIN_FORGET_MS,
@@ -1017,7 +925,8 @@ oi_server_free (OiServer * self)
   g_clear_pointer (&self->router, oi_router_free);
   if (self->prune_id)
     g_source_remove (self->prune_id);
-  g_hash_table_unref (self->sessions);
+  /* (writes the last uses not yet on disk) */
+  g_clear_pointer (&self->sessions, oi_sessions_free);
   if (self->sockets) {
     GHashTableIter iter;
     gpointer connection;
@@ -1045,7 +954,9 @@ oi_server_set_config (OiServer * self, const OiConfig * config)
 
   self->config = config;
   oi_router_set_users (self->router, (const gchar * const *) users);
-  prune_sessions (self);
+  oi_sessions_set_limits (self->sessions, config->session_idle,
+      config->session_lifetime);
+  oi_sessions_prune (self->sessions, g_get_real_time ());
 }
 
 gchar *

@@ -11,6 +11,7 @@ import { readFile, writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Station, PASSWORDS, INTERCOMD, poll, freePort } from '../e2e/station.js';
 import { request as httpRequest } from './http.js';
 
@@ -338,6 +339,39 @@ test('sessions: CSRF token on every POST, idle expiry', async () => {
     }
     assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: idle })).status, 401);
     await st.stop();
+  } finally {
+    await st.cleanup();
+  }
+});
+
+test('sessions: kept across a restart; a malformed file is refused with a warning naming it', async () => {
+  const st = await startStation();
+  try {
+    const file = join(st.dir, 'state', 'sessions');
+    const cookie = await login(st, 'alice', PASSWORDS.alice);
+    await st.stop();
+    await st.spawn();
+    assert.equal((await request(st, 'GET', '/api/v1/me', { cookie })).status, 200);
+    await st.stop();
+
+    // one field out of place: no session, the daemon serves
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /^user=alice$/m);
+    for (const bad of [text.replace('user=alice', 'user=al ice'), randomBytes(4096),
+      text.replace(/^created=\d+$/m, 'created=-1')]) {
+      await writeFile(file, bad);
+      await st.spawn();
+      assert.ok(st.log.some((l) => l.includes('WARNING') && l.includes(file)
+          && l.includes('starting with no sessions')), st.output());
+      assert.equal((await request(st, 'GET', '/api/v1/me', { cookie })).status, 401);
+      // a login writes a good file again
+      const again = await login(st, 'alice', PASSWORDS.alice);
+      await st.stop();
+      await st.spawn();
+      assert.ok(!st.log.some((l) => l.includes('WARNING')), st.output());
+      assert.equal((await request(st, 'GET', '/api/v1/me', { cookie: again })).status, 200);
+      await st.stop();
+    }
   } finally {
     await st.cleanup();
   }
