@@ -11,6 +11,10 @@
 //               ('ended' stays until the next call starts)
 //   states      every state entered, in order (for "never connected" checks)
 //   registered  true while a registered socket waits for a call
+//   connection  what the connection badge shows: 'offline' (logged out),
+//               'connecting' (not registered yet since the login),
+//               'ready' (registered), 'in call', 'reconnecting' (it was
+//               registered, and the station is away: a restart?)
 //   lastInvite  the last invite message array received
 //   lastInviteAt  when it arrived: ms since the epoch, fractional
 //               (performance.timeOrigin + performance.now(); benchmarks)
@@ -33,6 +37,11 @@ import { api as fetchApi } from './api.js';
 const WSP_PROTOCOL = 'wsp-1.0';
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+// Once registered, a lost station (a restart, a power cut, the network) is
+// tried again soon and never more than this apart, so the page is
+// registered again within a few seconds of the station being back.
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 2000;
 const HANGUP_FLUSH_MS = 1000;
 
 const BYE_TEXT = {
@@ -50,6 +59,7 @@ const hooks = {
   state: 'login',
   states: ['login'],
   registered: false,
+  connection: 'offline',
   lastInvite: null,
   lastInviteAt: null,
   lastBye: null,
@@ -104,9 +114,18 @@ function showMessage(text) {
 // ---------------------------------------------------------------- HTTP API
 
 async function api(method, path, body) {
-  const r = await fetchApi(method, path, body);
+  let r;
+  try {
+    r = await fetchApi(method, path, body);
+  } catch (e) {
+    // A network error: the station is away (a restart?), not the session.
+    if (loggedIn && path !== 'login')
+      stationAway();
+    throw e;
+  }
   if (r.status === 401 && path !== 'login' && hooks.me) {
-    // The session ended (logout elsewhere, restart): back to the login form.
+    // Only the station saying so ends the session here (log-out elsewhere,
+    // a new password, its lifetime): back to the login form.
     sessionLost();
   }
   return r;
@@ -207,6 +226,8 @@ function enterMain(me) {
   refreshHistory();
   loggedIn = true;
   registration.backoff = BACKOFF_MIN_MS;
+  registration.wasReady = false;
+  registration.reconnecting = false;
   ensureRegistered(0);
 }
 
@@ -426,6 +447,8 @@ const registration = {
   ws: null,
   timer: null,
   backoff: BACKOFF_MIN_MS,
+  wasReady: false,       // registered at least once since the login
+  reconnecting: false,   // lost since then, not registered again yet
 };
 
 function stopRegistration() {
@@ -434,9 +457,45 @@ function stopRegistration() {
   const ws = registration.ws;
   registration.ws = null;
   hooks.registered = false;
+  registration.wasReady = false;
+  registration.reconnecting = false;
   renderConnection();
   if (ws)
     ws.close(1000);
+}
+
+// Between half and all of ms: the pages of a house do not all come back
+// in the same instant.
+function jitter(ms) {
+  return Math.round(ms * (0.5 + Math.random() * 0.5));
+}
+
+// The station did not answer (a fetch failed): say so, and if a
+// registered socket still looks open (a power cut leaves it so), give it
+// up and register again.
+function stationAway() {
+  if (!registration.wasReady)
+    return;
+  if (!registration.reconnecting)
+    startReconnecting();
+  const ws = registration.ws;
+  if (!ws || !hooks.registered)
+    return;
+  registration.ws = null;
+  hooks.registered = false;
+  ws.onclose = null;
+  ws.onmessage = null;
+  ws.close(1000);
+  renderConnection();
+  retryRegistration();
+}
+
+function startReconnecting() {
+  registration.reconnecting = true;
+  registration.backoff = RECONNECT_MIN_MS;
+  if (!call)
+    showMessage('The door station is not reachable. Reconnecting…');
+  renderConnection();
 }
 
 // Open a registered socket after delay ms unless one is open or planned.
@@ -457,7 +516,7 @@ function openRegistration() {
     ws = new WebSocket(wsUrl(), WSP_PROTOCOL);
   } catch (e) {
     logError('WebSocket: ' + e);
-    retryRegistration(false);
+    retryRegistration();
     return;
   }
   registration.ws = ws;
@@ -481,7 +540,17 @@ function openRegistration() {
       case 'registered':
         registered = true;
         registration.backoff = BACKOFF_MIN_MS;
+        registration.wasReady = true;
         hooks.registered = true;
+        if (registration.reconnecting) {
+          // Back (the station may have restarted: its history and
+          // inputs are new).
+          registration.reconnecting = false;
+          if (!call)
+            showMessage('Waiting for the door bell.');
+          refreshState();
+          refreshHistory();
+        }
         renderConnection();
         break;
       case 'invite':
@@ -512,22 +581,28 @@ function openRegistration() {
     renderConnection();
     if (!loggedIn)
       return;
-    retryRegistration(registered);
+    retryRegistration();
   };
   ws.onerror = () => {};
 }
 
-function retryRegistration(wasRegistered) {
+// The registered socket closed or could not open. Until the page was
+// registered once, the backoff grows to BACKOFF_MAX_MS (a refusal that
+// does not pass); after that it is a lost station, tried again every
+// RECONNECT_MAX_MS at most. A 401 from GET me is what ends the session
+// (sessionLost()); a network error is the station still away.
+function retryRegistration() {
   let delay;
-  if (wasRegistered) {
-    // It worked until now (a restart of the station?): come back soon.
-    delay = 500;
+  if (registration.wasReady) {
+    if (!registration.reconnecting)
+      startReconnecting();
+    delay = jitter(registration.backoff);
+    registration.backoff = Math.min(registration.backoff * 2, RECONNECT_MAX_MS);
   } else {
-    delay = registration.backoff;
+    delay = jitter(registration.backoff);
     registration.backoff = Math.min(registration.backoff * 2, BACKOFF_MAX_MS);
-    // A socket refused at once may mean the session is gone.
-    api('GET', 'me').catch(() => {});
   }
+  api('GET', 'me').catch(() => {});
   ensureRegistered(delay);
 }
 
@@ -1111,12 +1186,22 @@ function renderCallButtons() {
   $('open-door').disabled = !ioOpen;
 }
 
+const CONNECTION_TEXT = {
+  offline: 'offline', connecting: 'connecting…', ready: 'ready',
+  'in call': 'in call', reconnecting: 'reconnecting…',
+};
+
 function renderConnection() {
+  const s = !loggedIn ? 'offline' : call ? 'in call'
+      : hooks.registered ? 'ready'
+      : registration.reconnecting ? 'reconnecting' : 'connecting';
+  hooks.connection = s;
   const el = $('connection');
   if (!el)
     return;
-  el.textContent = hooks.registered ? 'ready' : (call ? 'in call' : 'offline');
-  el.classList.toggle('ok', hooks.registered || !!call);
+  el.textContent = CONNECTION_TEXT[s];
+  el.classList.toggle('ok', s === 'ready' || s === 'in call');
+  el.classList.toggle('warn', s === 'reconnecting');
 }
 
 start();
