@@ -230,6 +230,7 @@ struct _GstWspSignaller
   GstCaps *recv_audio_caps;
   GstCaps *recv_video_caps;
   gboolean started;             /* between start() and stop() */
+  gboolean media_ended;         /* the call ended: sink pads drop data */
 
   /* lock: the streams, and the context the signalling runs on */
   GMutex lock;
@@ -643,23 +644,26 @@ push_eos (gpointer data)
 {
   GstWspSignaller *self = data;
   GstElement *element = GST_ELEMENT (self);
-  g_autoptr (GPtrArray) ghosts = g_ptr_array_new_with_free_func
+  g_autoptr (GPtrArray) pads = g_ptr_array_new_with_free_func
       (gst_object_unref);
   GstIterator *it;
   GValue item = G_VALUE_INIT;
 
-  /* The matched streams' pads, collected under the lock, pushed outside
-   * it: an unmatched stream stays blocked (unlinked, it would error). */
+  /* Into webrtcbin's pads of the matched streams, collected under the
+   * lock, sent outside it (an unmatched stream stays blocked: unlinked, it
+   * would error). Not through the element's queues: one that saw EOS
+   * answers EOS to what still comes, which a buffer that passed the sink
+   * pad's drop_outside_call() just before could carry up into a tee. */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->streams->len; i++) {
     SinkStream *stream = g_ptr_array_index (self->streams, i);
 
     if (stream->webrtc_pad != NULL)
-      g_ptr_array_add (ghosts, gst_object_ref (stream->ghost));
+      g_ptr_array_add (pads, gst_object_ref (stream->webrtc_pad));
   }
   g_mutex_unlock (&self->lock);
-  for (guint i = 0; i < ghosts->len; i++)
-    gst_pad_send_event (g_ptr_array_index (ghosts, i), gst_event_new_eos ());
+  for (guint i = 0; i < pads->len; i++)
+    gst_pad_send_event (g_ptr_array_index (pads, i), gst_event_new_eos ());
 
   it = gst_element_iterate_src_pads (element);
   while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
@@ -680,9 +684,14 @@ push_eos (gpointer data)
 static void
 end_media (GstWspSignaller * self)
 {
-  GThread *thread = g_thread_new ("wspsignaller-eos", push_eos,
-      gst_object_ref (self));
+  GThread *thread;
   GThread *previous;
+
+  /* From now on the sink pads drop what comes (drop_outside_call()). */
+  GST_OBJECT_LOCK (self);
+  self->media_ended = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  thread = g_thread_new ("wspsignaller-eos", push_eos, gst_object_ref (self));
 
   g_mutex_lock (&self->lock);
   previous = self->eos_thread;
@@ -2982,17 +2991,20 @@ block_until_matched (GstPad * pad, GstPadProbeInfo * info, gpointer data)
  * source pauses its task for good, and the stream never gets its caps. An
  * application may well link a running tee to a request pad before it
  * brings the element up: drop the data until then (the sticky events stay
- * pending on the pad and go out with the first buffer after start). */
+ * pending on the pad and go out with the first buffer after start). The
+ * same once the call has ended: a queue that got its EOS would answer EOS,
+ * and a tee stops on that for all its branches — the other peers of a
+ * call lost their picture when a viewer left. */
 static GstPadProbeReturn
-drop_until_started (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+drop_outside_call (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   GstWspSignaller *self = data;
-  gboolean started;
+  gboolean in_call;
 
   GST_OBJECT_LOCK (self);
-  started = self->started;
+  in_call = self->started && !self->media_ended;
   GST_OBJECT_UNLOCK (self);
-  return started ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  return in_call ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 /* Records the stream's kind and codec from its payloader's caps, here in
@@ -3070,7 +3082,7 @@ gst_wsp_signaller_request_new_pad (GstElement * element,
       stream_caps_seen, stream, NULL);
   gst_object_unref (queue_sink);
   gst_pad_add_probe (stream->ghost, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_until_started, self, NULL);
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_outside_call, self, NULL);
   gst_element_sync_state_with_parent (stream->queue);
   gst_pad_set_active (stream->ghost, TRUE);
   gst_element_add_pad (element, stream->ghost);
@@ -3158,6 +3170,7 @@ start (GstWspSignaller * self)
   caller = self->target != NULL;
   listener = self->listen != NULL;
   self->started = TRUE;
+  self->media_ended = FALSE;
   GST_OBJECT_UNLOCK (self);
 
   configure_ice (self);

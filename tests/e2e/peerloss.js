@@ -64,9 +64,20 @@ async function callWith(station, role, victim, main, observer) {
 // viewer case (an alice page in a browser that stays).
 export async function loseOnce(station, { role, lose, openVictim, openMain, observer, label }) {
   const lost = await openVictim();
-  const victim = lost.ctx;
-  const main = role === 'viewer' ? await openMain() : null;
-  const call = await callWith(station, role, victim, main, observer);
+  let main = null;
+  try {
+    if (role === 'viewer')
+      main = await openMain();
+    return await measureLoss(station, { role, lose, lost, main, observer, label });
+  } finally {
+    // Whatever happened: no browser of ours outlives the try.
+    await lost.server.close();
+    await main?.context.close();
+  }
+}
+
+async function measureLoss(station, { role, lose, lost, main, observer, label }) {
+  const call = await callWith(station, role, lost.ctx, main, observer);
   const logBefore = station.log.length;
 
   const t0 = Date.now();
@@ -105,9 +116,7 @@ export async function loseOnce(station, { role, lose, openVictim, openMain, obse
     await main.page.click('#hangup');
     await waitHook(main.page, () => window.intercom.state === 'ended');
     await expectNoCall(observer, station);
-    await main.context.close();
   }
-  await lost.server.close();
   return detected;
 }
 

@@ -1051,6 +1051,46 @@ GST_START_TEST (test_listening_peer_stays)
 
 GST_END_TEST;
 
+/* The door's video also feeds another branch (another peer of the same
+ * call, in intercomd) through a tee. */
+#define DOOR_TEE_MEDIA \
+  "videotestsrc is-live=true pattern=ball ! " \
+  "video/x-raw,width=320,height=240,framerate=30/1 ! " \
+  "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! rtpvp8pay pt=96 ! " \
+  "tee name=t allow-not-linked=true " \
+  "t. ! queue ! fakesink name=other signal-handoffs=true sync=false " \
+  "t. ! queue ! ws. " \
+  "audiotestsrc is-live=true wave=sine freq=440 ! " \
+  "audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=97 ! ws."
+
+GST_START_TEST (test_ended_call_spares_the_tee)
+{
+  Peer *door, *interior;
+  g_autoptr (GstElement) other = NULL;
+  gint frames;
+
+  /* Once its call is over the element takes what still comes and drops
+   * it: were it to answer EOS, the tee would stop every branch, and the
+   * other peers of the call would lose their picture. */
+  server_start ();
+  door = caller_new (DOOR_PROPS, DOOR_TEE_MEDIA);
+  other = gst_bin_get_by_name (GST_BIN (door->pipeline), "other");
+  g_signal_connect (other, "handoff", G_CALLBACK (on_handoff), door);
+  interior = play_and_accept (door, INTERIOR_PROPS, INTERIOR_MEDIA);
+  expect_media_both_ways (door, interior);
+  expect_normal_end (interior, door);
+
+  frames = g_atomic_int_get (&door->frames);
+  WAIT_FOR (g_atomic_int_get (&door->frames) >= frames + 30);
+  fail_unless (door->error == NULL, "door: %s", door->error);
+
+  peer_free (door);
+  peer_free (interior);
+  server_stop ();
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unreachable_server)
 {
   Peer *caller;
@@ -1148,6 +1188,7 @@ wspsignaller_suite (void)
   tcase_add_test (tc, test_peer_vanishes);
   tcase_add_test (tc, test_connected_peer_vanishes);
   tcase_add_test (tc, test_listening_peer_stays);
+  tcase_add_test (tc, test_ended_call_spares_the_tee);
   tcase_add_test (tc, test_unreachable_server);
   tcase_add_test (tc, test_stream_linked_before_start);
   return s;
