@@ -146,6 +146,31 @@ export function victimOpener(station, executablePath = CHROMIUM) {
   };
 }
 
+// One case, TRIES times: a loss (`lose`, then `restore`, if any, whatever
+// happened), and after a main peer's loss the bell rings a page opened
+// after it (in `home`, the browser that stays). `shown.fresh`: that page,
+// for the logs of a failure. Prints the summary.
+export async function runCase(station, { role, lose, restore, label, observer, home,
+  executablePath = CHROMIUM, shown = {} }) {
+  const times = [];
+  for (let i = 0; i < TRIES; i++) {
+    try {
+      times.push(await loseOnce(station, { role, lose, observer, label,
+        openVictim: victimOpener(station, executablePath),
+        openMain: () => openPage(home, station, 'alice') }));
+    } finally {
+      await restore?.();
+    }
+    if (role !== 'viewer') {
+      shown.fresh = await openPage(home, station, 'alice');
+      await expectBellRings(station, shown.fresh, observer);
+      await shown.fresh.context.close();
+      shown.fresh = null;
+    }
+  }
+  summary(label, times);
+}
+
 export function summary(label, times) {
   const sorted = [...times].sort((a, b) => a - b);
   const p50 = sorted[Math.floor((sorted.length - 1) / 2)];

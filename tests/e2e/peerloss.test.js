@@ -9,15 +9,14 @@ import { describe, test, before, after } from 'node:test';
 import {
   Station, launchBrowser, openPage, withLogs, shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
-import {
-  LOSSES, TRIES, loseOnce, expectBellRings, victimOpener, summary,
-} from './peerloss.js';
+import { LOSSES, runCase } from './peerloss.js';
 
 const skip = SKIP_WITHOUT_CHROMIUM;
 
 describe('a peer that vanishes from a call', { skip }, () => {
-  let station, home, observer, fresh;
-  const run = (fn) => withLogs(station, () => [observer, fresh], fn);
+  let station, home, observer;
+  const shown = {};
+  const run = (fn) => withLogs(station, () => [observer, shown.fresh], fn);
 
   before(async () => {
     station = await Station.start({ codec: 'vp8' });
@@ -31,22 +30,8 @@ describe('a peer that vanishes from a call', { skip }, () => {
   for (const role of ['bell', 'door', 'viewer']) {
     for (const [how, lose] of Object.entries(LOSSES)) {
       const label = `${role} call, browser ${how === 'close' ? 'closed' : 'killed'}`;
-      test(label, () => run(async () => {
-        const times = [];
-        for (let i = 0; i < TRIES; i++) {
-          times.push(await loseOnce(station, { role, lose, observer, label,
-            openVictim: victimOpener(station),
-            openMain: () => openPage(home, station, 'alice') }));
-          if (role !== 'viewer') {
-            // The next bell rings a page opened after the loss.
-            fresh = await openPage(home, station, 'alice');
-            await expectBellRings(station, fresh, observer);
-            await fresh.context.close();
-            fresh = null;
-          }
-        }
-        summary(label, times);
-      }));
+      test(label, () => run(() => runCase(station,
+          { role, lose, label, observer, home, shown })));
     }
   }
 });

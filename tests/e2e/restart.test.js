@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Station, launchBrowser, press, poll, waitHook, expectNoCall, withLogs,
-  shutDown, SKIP_WITHOUT_CHROMIUM, PASSWORDS,
+  Station, launchBrowser, openPage, press, poll, waitHook, expectNoCall,
+  withLogs, shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
 import { request as httpRequest } from '../controller/http.js';
 
@@ -20,27 +20,15 @@ const skip = SKIP_WITHOUT_CHROMIUM;
 const PHONE = { width: 390, height: 844 };
 const RESTARTS = 3;   // of each kind, for the figures printed
 
-// A logged-in page in a phone-sized viewport, through the real login form.
+// A logged-in page in a phone-sized viewport, through the real login form,
+// registered; with its session token.
 async function openPhonePage(browser, station, user = 'alice') {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: PHONE,
-    hasTouch: true });
-  const page = await context.newPage();
-  const log = [];
-  page.on('console', (m) => log.push(`[${user} console.${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log.push(`[${user} pageerror] ${e.stack || e}`));
-  await page.goto(station.url + '/');
-  await page.waitForSelector('#login-form', { state: 'visible' });
-  await page.fill('#user', user);
-  await page.fill('#password', PASSWORDS[user]);
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/login')),
-    page.click('#login-form button[type=submit]'),
-  ]);
-  assert.equal(res.status(), 200, `login of ${user}`);
-  await page.waitForFunction(() => window.intercom && window.intercom.registered === true);
-  const cookie = (await context.cookies()).find((c) => c.name === 'oi_session');
+  const ctx = await openPage(browser, station, user,
+      { contextOptions: { viewport: PHONE, hasTouch: true } });
+  await ctx.page.waitForFunction(() => window.intercom && window.intercom.registered === true);
+  const cookie = (await ctx.context.cookies()).find((c) => c.name === 'oi_session');
   assert.ok(cookie, 'the session cookie');
-  return { context, page, log, user, token: cookie.value, loginAt: Date.now() };
+  return { ...ctx, token: cookie.value, loginAt: Date.now() };
 }
 
 function me(station, ctx) {

@@ -267,8 +267,10 @@ export async function launchBrowser({ executablePath = CHROMIUM } = {}) {
 
 // A logged-in page: a fresh context, the real login form.
 // Returns { context, page, log } where log collects console and page errors.
-export async function openPage(browser, station, user = 'alice', { login = true } = {}) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+// `contextOptions`: more for the browser context (a viewport, touch).
+export async function openPage(browser, station, user = 'alice',
+    { login = true, contextOptions = {} } = {}) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, ...contextOptions });
   const page = await context.newPage();
   const log = [];
   page.on('console', (m) => log.push(`[${user} console.${m.type()}] ${m.text()}`));

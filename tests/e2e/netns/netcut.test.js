@@ -12,9 +12,7 @@ import { promisify } from 'node:util';
 import {
   Station, launchBrowser, openPage, withLogs, shutDown,
 } from '../station.js';
-import {
-  TRIES, loseOnce, expectBellRings, victimOpener, summary,
-} from '../peerloss.js';
+import { runCase } from '../peerloss.js';
 
 const execFileP = promisify(execFile);
 const INTERIOR_NS = process.env.OI_INTERIOR_NS;
@@ -25,8 +23,9 @@ async function link(state) {
 }
 
 describe('a peer whose network is cut', { skip }, () => {
-  let station, home, observer, fresh;
-  const run = (fn) => withLogs(station, () => [observer, fresh], fn);
+  let station, home, observer;
+  const shown = {};
+  const run = (fn) => withLogs(station, () => [observer, shown.fresh], fn);
 
   before(async () => {
     station = await Station.start({ codec: 'vp8', address: '198.51.100.1',
@@ -42,27 +41,11 @@ describe('a peer whose network is cut', { skip }, () => {
 
   for (const role of ['bell', 'door', 'viewer']) {
     const label = `${role} call, network cut`;
-    test(label, () => run(async () => {
-      const times = [];
-      for (let i = 0; i < TRIES; i++) {
-        try {
-          times.push(await loseOnce(station, {
-            role, observer, label,
-            lose: () => link('down'),
-            openVictim: victimOpener(station, process.env.OI_INTERIOR_CHROMIUM),
-            openMain: () => openPage(home, station, 'alice'),
-          }));
-        } finally {
-          await link('up');
-        }
-        if (role !== 'viewer') {
-          fresh = await openPage(home, station, 'alice');
-          await expectBellRings(station, fresh, observer);
-          await fresh.context.close();
-          fresh = null;
-        }
-      }
-      summary(label, times);
-    }));
+    test(label, () => run(() => runCase(station, {
+      role, label, observer, home, shown,
+      lose: () => link('down'),
+      restore: () => link('up'),
+      executablePath: process.env.OI_INTERIOR_CHROMIUM,
+    })));
   }
 });
