@@ -256,6 +256,15 @@ async function waitRegistered(ctx) {
 
 // ------------------------------------------------------------ the phases
 
+// Releases the simulated bell and waits until the station has seen it: a
+// press that follows the release within the debounce (20 ms) would be no
+// edge (the line never was stable released), and ring nobody.
+async function released(ctx, st) {
+  await apiPost(ctx, st, 'sim/inputs/bell', { active: false });
+  await poll(() => getState(ctx, st), (s) => s.inputs.bell === false,
+      { interval: 10, what: 'the bell released' });
+}
+
 // 1. Bell edge -> the page's invite handler. The edge is taken as the
 // moment the POST that sets the simulated line leaves this process (so the
 // figure includes that HTTP request over loopback TLS).
@@ -273,7 +282,7 @@ async function ringLatency(ctx, st) {
         && window.intercom.state === 'ringing', before);
     const at = await ctx.page.evaluate(() => window.intercom.lastInviteAt);
     ms.push(at + offset - edge);
-    await apiPost(ctx, st, 'sim/inputs/bell', { active: false });
+    await released(ctx, st);
     assert.ok(await ctx.page.evaluate(() => window.intercom.decline()), 'decline()');
     await expectNoCall(ctx, st, 'the declined bell call ended');
   }
@@ -287,7 +296,7 @@ async function firstFrameMode1(ctx, st) {
     await waitRegistered(ctx);
     await apiPost(ctx, st, 'sim/inputs/bell', { active: true });
     await waitHook(ctx.page, () => window.intercom.state === 'ringing');
-    await apiPost(ctx, st, 'sim/inputs/bell', { active: false });
+    await released(ctx, st);
     const r = await ctx.page.evaluate(firstFrame, 'answer');
     ms.push(r.presented_ms);
     await waitHook(ctx.page, () => window.intercom.state === 'connected');
