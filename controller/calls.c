@@ -677,7 +677,8 @@ peer_ended (OiCalls * self, Call * call, Peer * peer, gint code,
   if (lost)
     oi_io_audit (self->io, "peer=%s call=%u event=peer-lost role=%s "
         "code=%d reason=\"%s\"", peer->uri, call->id,
-        peer->role == ROLE_MAIN ? "main" : "viewer", code,
+        peer->role == ROLE_MAIN ? "main" : peer->role == ROLE_VIEWER ?
+        "viewer" : "ringing", code,
         GST_STR_NULL (description));
   peer->ended = TRUE;
   for (guint i = 0; i < call->peers->len; i++)
