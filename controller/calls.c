@@ -96,9 +96,8 @@ typedef struct
 typedef struct
 {
   WspConnection *connection;
-  gchar *caller;
+  gchar *caller;                /* the socket's identity (router.c) */
   gchar *callee;
-  gchar *identity;
 } PendingInvite;
 
 struct _OiCalls
@@ -818,7 +817,7 @@ call_free (Call * call)
 
 static void pending_invite_free (gpointer data);
 static void accept_invite (OiCalls * self, WspConnection * connection,
-    const gchar * caller, const gchar * callee, const gchar * identity);
+    const gchar * caller, const gchar * callee);
 
 static void
 trim_memory (void)
@@ -871,7 +870,7 @@ teardown_done (gpointer data)
     PendingInvite *p = g_ptr_array_index (invites, i);
 
     if (wsp_connection_is_open (p->connection))
-      accept_invite (self, p->connection, p->caller, p->callee, p->identity);
+      accept_invite (self, p->connection, p->caller, p->callee);
   }
   return G_SOURCE_REMOVE;
 }
@@ -1243,15 +1242,14 @@ pending_invite_free (gpointer data)
   g_object_unref (p->connection);
   g_free (p->caller);
   g_free (p->callee);
-  g_free (p->identity);
   g_free (p);
 }
 
-/* Starts the call to the door or joins the running one: the allow-lists
- * and the peer limit have been checked. */
+/* Starts the call to the door from @caller (the allow-lists passed), or
+ * joins the running one if it has room. */
 static void
 accept_invite (OiCalls * self, WspConnection * connection,
-    const gchar * caller, const gchar * callee, const gchar * identity)
+    const gchar * caller, const gchar * callee)
 {
   g_autoptr (GError) error = NULL;
   gboolean accepted = FALSE;
@@ -1260,17 +1258,17 @@ accept_invite (OiCalls * self, WspConnection * connection,
 
   if (count_peers (call, FALSE) >= self->config->max_peers) {
     g_message ("call from %s refused: %u peers in the call already "
-        "([limits] peers)", identity, count_peers (call, FALSE));
+        "([limits] peers)", caller, count_peers (call, FALSE));
     wsp_connection_send_bye_and_close (connection, WSP_BYE_BUSY, NULL);
     return;
   }
   if (call == NULL && !(call = start_call (self, MODE_DOOR, &error))) {
-    g_warning ("call from %s cannot start: %s", identity, error->message);
+    g_warning ("call from %s cannot start: %s", caller, error->message);
     wsp_connection_send_bye_and_close (connection, WSP_BYE_INTERNAL_ERROR,
         NULL);
     return;
   }
-  peer = add_peer (self, call, identity, call->peers->len ? ROLE_VIEWER :
+  peer = add_peer (self, call, caller, call->peers->len ? ROLE_VIEWER :
       ROLE_MAIN);
   if (peer && start_peer (call, peer))
     g_signal_emit_by_name (peer->signaller, "accept-call", connection,
@@ -1283,7 +1281,7 @@ accept_invite (OiCalls * self, WspConnection * connection,
           FALSE, FALSE);
     return;
   }
-  g_message ("call %u: %s calls the door (%s)", call->id, identity,
+  g_message ("call %u: %s calls the door (%s)", call->id, caller,
       peer->role == ROLE_VIEWER ? "viewer" : "main");
 }
 
@@ -1314,7 +1312,7 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
   }
   if (self->call || self->stopping->len == 0) {
     accept_invite (self, connection, invite->invite.caller.uri,
-        invite->invite.callee.uri, identity);
+        invite->invite.callee.uri);
     return;
   }
   /* The last call's pipeline still holds the camera: a moment. */
@@ -1324,7 +1322,6 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
   pending->connection = g_object_ref (connection);
   pending->caller = g_strdup (invite->invite.caller.uri);
   pending->callee = g_strdup (invite->invite.callee.uri);
-  pending->identity = g_strdup (identity);
   g_ptr_array_add (self->pending_invites, pending);
 }
 
@@ -1540,9 +1537,13 @@ oi_calls_shutdown (OiCalls * self)
   g_ptr_array_set_size (self->pending_invites, 0);
   end_call_full (self, WSP_BYE_NORMAL, "the door station stops", TRUE);
   /* Pipelines still stopping finish on this context (a callee's stop
-   * runs here, and so does teardown_done). */
+   * runs here, and so does teardown_done). Owned throughout: between two
+   * iterations a teardown thread could otherwise take it and run that
+   * callee's libsoup calls itself. */
+  g_main_context_acquire (NULL);
   while (self->stopping->len > 0)
     g_main_context_iteration (NULL, TRUE);
+  g_main_context_release (NULL);
 }
 
 void

@@ -153,12 +153,6 @@ gst_wsp_peer_watch_new (GstElement * webrtcbin, guint timeout_ms,
   return watch;
 }
 
-guint
-gst_wsp_peer_watch_get_packets (GstWspPeerWatch * watch)
-{
-  return g_atomic_int_get (&watch->counter->packets);
-}
-
 void
 gst_wsp_peer_watch_free (GstWspPeerWatch * watch)
 {

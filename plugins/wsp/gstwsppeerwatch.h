@@ -28,9 +28,6 @@ GstWspPeerWatch *gst_wsp_peer_watch_new (GstElement * webrtcbin,
     guint timeout_ms, GMainContext * context, GstWspPeerWatchFunc func,
     gpointer user_data);
 
-/* Packets seen so far (any thread). */
-guint gst_wsp_peer_watch_get_packets (GstWspPeerWatch * watch);
-
 /* Removes the probes and the timer; @func is not called after it returns
  * (call it on @context). NULL is ignored. */
 void gst_wsp_peer_watch_free (GstWspPeerWatch * watch);

@@ -2254,7 +2254,6 @@ reset_call (GstWspSignaller * self)
   if (self->state != CALL_IDLE && self->state != CALL_ENDED)
     end_call (self, WSP_BYE_NORMAL, NULL, FALSE, TRUE);
   cancel_timer (self);
-  g_clear_pointer (&self->peer_watch, gst_wsp_peer_watch_free);
   cancel_io_wait (self);
   drop_connection (self);
   if (self->wsp_channel) {

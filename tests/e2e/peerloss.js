@@ -16,9 +16,9 @@ import {
   expectNoCall, poll,
 } from './station.js';
 
-export const TRIES = Math.max(1, Number(process.env.OI_PEERLOSS_TRIES) || 1);
+const TRIES = Math.max(1, Number(process.env.OI_PEERLOSS_TRIES) || 1);
 // The issue's bound: the door notices within 10 s, whichever way it went.
-export const DETECT_MAX_MS = 10000;
+const DETECT_MAX_MS = 10000;
 
 // The ways a browser goes, each given the victim ({ server, browser, ctx }:
 // a Playwright browser server, so that its process is ours to end).
@@ -62,7 +62,7 @@ async function callWith(station, role, victim, main, observer) {
 // a browser of its own ({ browser, ctx }); `observer` (a user the bell
 // does not ring) stays, for the API; `openMain()` gives the main peer of a
 // viewer case (an alice page in a browser that stays).
-export async function loseOnce(station, { role, lose, openVictim, openMain, observer, label }) {
+async function loseOnce(station, { role, lose, openVictim, openMain, observer, label }) {
   const lost = await openVictim();
   let main = null;
   try {
@@ -123,7 +123,7 @@ async function measureLoss(station, { role, lose, lost, main, observer, label })
 // After a loss the bell rings a page (`ctx`, registered and idle, the only
 // one of the ring target): it is not swallowed by what is left of the lost
 // call. The page declines.
-export async function expectBellRings(station, ctx, observer) {
+async function expectBellRings(station, ctx, observer) {
   await waitHook(ctx.page, () => window.intercom.registered === true);
   await press(observer, station, 'bell');
   await waitHook(ctx.page, () => window.intercom.state === 'ringing');
@@ -136,7 +136,7 @@ export async function expectBellRings(station, ctx, observer) {
 
 // A fresh page in a browser of its own (`executablePath`: e.g. a wrapper
 // that runs Chromium in a test network namespace).
-export function victimOpener(station, executablePath = CHROMIUM) {
+function victimOpener(station, executablePath = CHROMIUM) {
   return async () => {
     const server = await chromium.launchServer({ executablePath, headless: true,
       args: CHROMIUM_ARGS });
@@ -171,7 +171,7 @@ export async function runCase(station, { role, lose, restore, label, observer, h
   summary(label, times);
 }
 
-export function summary(label, times) {
+function summary(label, times) {
   const sorted = [...times].sort((a, b) => a - b);
   const p50 = sorted[Math.floor((sorted.length - 1) / 2)];
   console.log(`peer-loss summary: ${label}: n=${sorted.length} p50=${p50} ms max=${sorted[sorted.length - 1]} ms`);
