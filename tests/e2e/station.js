@@ -412,6 +412,10 @@ export async function withLogs(station, pages, fn) {
             && [window.intercom.lastInvite[0], window.intercom.lastInvite[1]] }, null, 1)));
       } catch (err) { /* page gone */ }
     }
+    // The reporter's closing list of failures (the end of a long log is
+    // all CI shows) carries the station's last words with the error.
+    if (station && e instanceof Error)
+      e.stack = `${e.stack}\n---- intercomd, last lines ----\n${station.log.slice(-8).join('\n')}`;
     throw e;
   }
 }
