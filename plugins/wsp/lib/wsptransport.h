@@ -9,7 +9,7 @@
  * accepted): call it only from that context's thread; its signals are
  * emitted there.
  *
- * What libsoup 3.2 does not do and this does (see wsptransport.c): require
+ * What libsoup 3.2 does not do and this does (see wspconnection.c): require
  * the subprotocol on the server, bound messages sent in many fragments
  * (server side), refuse permessage-deflate (its compressed frames would
  * slip under the size limit), notice a peer that no longer answers pings.
