@@ -160,6 +160,11 @@ wsp_connect_async (const gchar * uri, const WspClientOptions * options,
   g_task_set_task_data (task, data, (GDestroyNotify) connect_data_free);
   wsp_limits_resolve (options->limits, &data->limits);
 
+  if (g_str_has_prefix (uri, WSP_LOCAL_SCHEME "://")) {
+    wsp_local_connect (uri, options->limits, task);
+    return;
+  }
+
   guri = g_uri_parse (uri, SOUP_HTTP_URI_FLAGS, &error);
   if (guri == NULL)
     goto bad_uri;

@@ -320,7 +320,7 @@ wsp_guard_stream_class_init (WspGuardStreamClass * klass)
 }
 
 /* libsoup's server streams are pollable both ways; so is this one. */
-static GIOStream *
+GIOStream *
 wsp_guard_stream_new (GIOStream * base, guint64 limit)
 {
   WspGuardStream *self = g_object_new (WSP_TYPE_GUARD_STREAM, NULL);

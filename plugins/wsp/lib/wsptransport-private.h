@@ -20,4 +20,15 @@ G_GNUC_INTERNAL
 WspConnection *wsp_connection_new (SoupWebsocketConnection * ws,
     GSocketAddress * remote_address, const WspLimits * limits);
 
+/* @base read through a guard that fails the read once a data message
+ * grows past @limit bytes (wspserver.c). */
+G_GNUC_INTERNAL
+GIOStream *wsp_guard_stream_new (GIOStream * base, guint64 limit);
+
+/* wsp_connect_async() for an `inproc://NAME` @uri: returns the connection
+ * or the error on @task (wsplocal.c). */
+G_GNUC_INTERNAL
+void wsp_local_connect (const gchar * uri, const WspLimits * limits,
+    GTask * task);
+
 G_END_DECLS

@@ -144,6 +144,12 @@ gchar *wsp_address_to_uri (const gchar * address);
  * @callback runs on the main context thread-default at this call, which
  * the connection then lives on.
  *
+ * "inproc://NAME" reaches the in-process server NAME (see
+ * wsp_local_server_new()): a WebSocket over a socket pair, no TLS, no
+ * HTTP; of @options only the limits count. Errors then:
+ * G_IO_ERROR_INVALID_ARGUMENT (not a valid name),
+ * G_IO_ERROR_CONNECTION_REFUSED (no server of that name).
+ *
  * Errors: G_IO_ERROR_INVALID_ARGUMENT (@uri not ws:// or wss:// with a
  * host, a bearer token that is not one); G_FILE_ERROR or G_TLS_ERROR when
  * the CA or pinned file cannot be read; G_TLS_ERROR_BAD_CERTIFICATE when
@@ -182,5 +188,46 @@ typedef void (*WspAcceptFunc) (WspConnection * connection,
 void wsp_server_add_endpoint (SoupServer * server, const gchar * path,
     const WspLimits * limits, WspAcceptFunc accept, gpointer user_data,
     GDestroyNotify destroy);
+
+/* In-process WSP */
+
+/**
+ * WSP_LOCAL_SCHEME:
+ *
+ * The URI scheme of in-process WSP: `inproc://NAME` (as ZeroMQ names the
+ * same idea). A client in the same process (a door station's own caller
+ * elements) reaches a server registered under NAME over a socket pair:
+ * the same WebSocket framing, limits and WspConnection as over the
+ * network, without TLS, an HTTP upgrade or a port. Nothing outside the
+ * process can reach it.
+ */
+#define WSP_LOCAL_SCHEME "inproc"
+
+typedef struct _WspLocalServer WspLocalServer;
+
+/* Called for each in-process connection, on the server's main context:
+ * @connection is open; take a reference to keep it (dropped, it is closed:
+ * 1001). There is no peer address and no request: who the peer is, is the
+ * application's to know (only code in this process can connect). */
+typedef void (*WspLocalAcceptFunc) (WspConnection * connection,
+    gpointer user_data);
+
+/* TRUE for 1-64 characters of A-Z a-z 0-9 . _ - */
+gboolean wsp_local_name_is_valid (const gchar * name);
+
+/* Registers an in-process WSP server as @name, on the main context
+ * thread-default now, with @limits (NULL: defaults) on each connection.
+ * Errors: G_IO_ERROR_INVALID_ARGUMENT (@name not valid), G_IO_ERROR_EXISTS
+ * (a server of that name is registered). */
+WspLocalServer *wsp_local_server_new (const gchar * name,
+    const WspLimits * limits, WspLocalAcceptFunc accept, gpointer user_data,
+    GDestroyNotify destroy, GError ** error);
+
+/* Unregisters and frees @server, on its context: a connection not yet
+ * accepted is closed; connections already made stay open (they are the
+ * application's). @destroy runs on @user_data here. */
+void wsp_local_server_free (WspLocalServer * server);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WspLocalServer, wsp_local_server_free)
 
 G_END_DECLS
