@@ -4,9 +4,9 @@
 
 #include "intercomd.h"
 #include "backoff.h"
-#include "router.h"
 #include "sessions.h"
 #include "tls.h"
+#include "wsprouter-connection.h"
 
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -33,7 +33,7 @@ struct _OiServer
   OiServerUsersFunc users_changed;
   gpointer users_changed_data;
   SoupServer *soup;
-  OiRouter *router;
+  WspRouter *router;
   gchar *fingerprint;           /* NULL without TLS */
   OiSessions *sessions;
   guint prune_id;
@@ -799,6 +799,15 @@ wsp_socket_gone (gpointer data, GObject * where_it_was)
 }
 
 static void
+door_invite (WspConnection * connection, const WspMessage * invite,
+    const gchar * identity, gpointer data)
+{
+  OiServer *self = data;
+
+  oi_calls_incoming (self->calls, connection, invite, identity);
+}
+
+static void
 wsp_accept (WspConnection * connection, SoupServerMessage * msg,
     gpointer data)
 {
@@ -816,16 +825,8 @@ wsp_accept (WspConnection * connection, SoupServerMessage * msg,
   g_hash_table_insert (self->sockets, connection, g_steal_pointer (&address));
   g_signal_connect (connection, "closed", G_CALLBACK (wsp_closed), self);
   g_object_weak_ref (G_OBJECT (connection), wsp_socket_gone, self);
-  oi_router_accept (self->router, connection, identity);
-}
-
-static void
-door_invite (WspConnection * connection, const WspMessage * invite,
-    const gchar * identity, gpointer data)
-{
-  OiServer *self = data;
-
-  oi_calls_incoming (self->calls, connection, invite, identity);
+  wsp_router_accept_connection (self->router, connection, identity,
+      door_invite, self);
 }
 
 OiServer *
@@ -865,10 +866,9 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->prune_id = g_timeout_add_seconds (PRUNE_INTERVAL_S, prune_timer,
       self);
-  self->router = oi_router_new (config->host, config->door_user, door_invite,
-      self);
+  self->router = wsp_router_new (config->host, config->door_user);
   users = oi_config_user_names (config);
-  oi_router_set_users (self->router, (const gchar * const *) users);
+  wsp_router_set_users (self->router, (const gchar * const *) users);
 
   if (config->tls) {
     certificate = g_tls_certificate_new_from_files (config->certificate,
@@ -922,7 +922,7 @@ oi_server_free (OiServer * self)
     g_slist_free (listeners);
     self->soup = NULL;
   }
-  g_clear_pointer (&self->router, oi_router_free);
+  g_clear_pointer (&self->router, wsp_router_free);
   if (self->prune_id)
     g_source_remove (self->prune_id);
   /* (writes the last uses not yet on disk) */
@@ -953,7 +953,7 @@ oi_server_set_config (OiServer * self, const OiConfig * config)
   g_auto (GStrv) users = oi_config_user_names (config);
 
   self->config = config;
-  oi_router_set_users (self->router, (const gchar * const *) users);
+  wsp_router_set_users (self->router, (const gchar * const *) users);
   oi_sessions_set_limits (self->sessions, config->session_idle,
       config->session_lifetime);
   oi_sessions_prune (self->sessions, g_get_real_time ());
