@@ -104,8 +104,6 @@ struct _OiCalls
 {
   const OiConfig *config;
   OiIo *io;
-  gchar *door_token;
-  gchar *self_uri;              /* wss:// of our own server over loopback */
   Call *call;                   /* at most one */
   GPtrArray *stopping;          /* Call: ended, their pipelines stopping */
   gboolean bell_pending;        /* pressed while a pipeline stopped */
@@ -1021,10 +1019,9 @@ ring_targets (OiCalls * self, Call * call, gboolean hold, gboolean join)
     g_object_set (peer->signaller, "target", c->ring[i], "hold-invite", hold,
         NULL);
     if (address_is_local (self, c->ring[i])) {
-      /* Our own users: through our own home server, over loopback. */
-      g_object_set (peer->signaller, "uri", self->self_uri,
-          "pinned-certificate-file", c->tls ? c->certificate : NULL, "token",
-          self->door_token, NULL);
+      /* Our own users: through our own home server, in the process. */
+      g_object_set (peer->signaller, "uri",
+          WSP_LOCAL_SCHEME "://" OI_HOME_SERVER_NAME, NULL);
     } else {
       /* Another station: with its bearer token and pinned certificate. */
       const OiPeer *station = oi_config_find_peer_by_host (c,
@@ -1505,8 +1502,7 @@ warm_up (const OiConfig * c)
 }
 
 OiCalls *
-oi_calls_new (const OiConfig * config, OiIo * io, const gchar * door_token,
-    const gchar * self_uri)
+oi_calls_new (const OiConfig * config, OiIo * io)
 {
   OiCalls *self = g_new0 (OiCalls, 1);
 
@@ -1514,8 +1510,6 @@ oi_calls_new (const OiConfig * config, OiIo * io, const gchar * door_token,
 
   self->config = config;
   self->io = io;
-  self->door_token = g_strdup (door_token);
-  self->self_uri = g_strdup (self_uri);
   g_queue_init (&self->history);
   g_mutex_init (&self->lock);
   self->stopping = g_ptr_array_new ();
@@ -1556,7 +1550,5 @@ oi_calls_free (OiCalls * self)
   g_ptr_array_unref (self->stopping);
   g_ptr_array_unref (self->pending_invites);
   g_mutex_clear (&self->lock);
-  g_free (self->door_token);
-  g_free (self->self_uri);
   g_free (self);
 }

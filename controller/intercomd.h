@@ -185,8 +185,11 @@ void oi_io_audit (OiIo * io, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
 typedef struct _OiCalls OiCalls;
 
-OiCalls *oi_calls_new (const OiConfig * config, OiIo * io,
-    const gchar * door_token, const gchar * self_uri);
+/* The door's own caller elements reach this station's home server in
+ * the process (wsptransport.h, "In-process WSP"), as this name. */
+#define OI_HOME_SERVER_NAME "intercomd"
+
+OiCalls *oi_calls_new (const OiConfig * config, OiIo * io);
 void oi_calls_free (OiCalls * calls);
 gchar *oi_calls_pipeline_text (const OiConfig * config, const gchar ** codec,
     GError ** error);
@@ -217,8 +220,8 @@ typedef struct _OiServer OiServer;
 typedef void (*OiServerUsersFunc) (gpointer user_data);
 
 OiServer *oi_server_new (const OiConfig * config, OiIo * io,
-    OiCalls * calls, const gchar * door_token, OiServerUsersFunc users_changed,
-    gpointer user_data, GError ** error);
+    OiCalls * calls, OiServerUsersFunc users_changed, gpointer user_data,
+    GError ** error);
 void oi_server_free (OiServer * server);
 void oi_server_set_config (OiServer * server, const OiConfig * config);
 /* The URL to print ("https://127.0.0.1:8443/"). */

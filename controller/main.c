@@ -26,7 +26,6 @@ typedef struct
   OiIo *io;
   OiCalls *calls;
   OiServer *server;
-  gchar *door_token;
 } Intercomd;
 
 static void
@@ -334,10 +333,6 @@ run (Intercomd * d)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *url = NULL;
-  g_autofree gchar *self_uri = NULL;
-  guint8 token[32];
-  gchar hex[65];
-  const gchar *loopback;
 
   d->config = load_config (d->config_path, &error);
   if (d->config == NULL) {
@@ -388,23 +383,15 @@ run (Intercomd * d)
           "%s\n", d->config->certificate);
   }
 
-  /* The door's own caller elements log in to our server with this. */
-  randombytes_buf (token, sizeof token);
-  sodium_bin2hex (hex, sizeof hex, token, sizeof token);
-  d->door_token = g_strdup (hex);
-  loopback = strchr (d->config->address, ':') ? "[::1]" : "127.0.0.1";
-  self_uri = g_strdup_printf ("%s://%s:%u/wsp", d->config->tls ? "wss" : "ws",
-      loopback, d->config->port);
-
   d->loop = g_main_loop_new (NULL, FALSE);
   d->io = oi_io_new (d->config, on_io_event, d, &error);
   if (d->io == NULL) {
     g_printerr ("intercomd: GPIO: %s\n", error->message);
     return OI_EXIT_UNAVAILABLE;
   }
-  d->calls = oi_calls_new (d->config, d->io, d->door_token, self_uri);
-  d->server = oi_server_new (d->config, d->io, d->calls, d->door_token,
-      on_users_changed, d, &error);
+  d->calls = oi_calls_new (d->config, d->io);
+  d->server = oi_server_new (d->config, d->io, d->calls, on_users_changed, d,
+      &error);
   if (d->server == NULL) {
     g_printerr ("intercomd: server: %s\n", error->message);
     return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)
@@ -443,9 +430,6 @@ cleanup (Intercomd * d)
   g_clear_pointer (&d->server, oi_server_free);
   g_clear_pointer (&d->config, oi_config_free);
   g_clear_pointer (&d->loop, g_main_loop_unref);
-  if (d->door_token)
-    sodium_memzero (d->door_token, strlen (d->door_token));
-  g_free (d->door_token);
   g_free (d->config_path);
 }
 

@@ -29,11 +29,11 @@ struct _OiServer
   const OiConfig *config;
   OiIo *io;
   OiCalls *calls;
-  gchar *door_token;
   OiServerUsersFunc users_changed;
   gpointer users_changed_data;
   SoupServer *soup;
   WspRouter *router;
+  WspLocalServer *home;         /* the door's own callers, in the process */
   gchar *fingerprint;           /* NULL without TLS */
   OiSessions *sessions;
   guint prune_id;
@@ -697,17 +697,9 @@ static_handler (SoupServer * soup, SoupServerMessage * msg,
 /* WSP: a browser's socket is its session's user; the door's own caller
  * elements present the internal token, from loopback only. */
 
-static gboolean
-is_loopback (GSocketAddress * address)
-{
-  return G_IS_INET_SOCKET_ADDRESS (address)
-      && g_inet_address_get_is_loopback (g_inet_socket_address_get_address
-      (G_INET_SOCKET_ADDRESS (address)));
-}
-
 /* Who a /wsp socket is: a logged-in browser is its user's address; a
- * bearer token is the door's own caller elements (from loopback only) or
- * a [peer] station ("*@its-host": any of its users). */
+ * bearer token is a [peer] station's ("*@its-host": any of its users).
+ * The door's own caller elements come in the process (home_accept()). */
 static gchar *
 wsp_identity (OiServer * self, SoupServerMessage * msg)
 {
@@ -723,10 +715,6 @@ wsp_identity (OiServer * self, SoupServerMessage * msg)
   if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
     return NULL;
   token = auth + 7;
-  if (strlen (token) == strlen (self->door_token)
-      && sodium_memcmp (token, self->door_token, strlen (token)) == 0
-      && is_loopback (soup_server_message_get_remote_address (msg)))
-    return g_strdup (self->config->door_uri);
   if ((peer = oi_config_find_peer_by_token (self->config, token)))
     return g_strdup_printf ("*@%s", peer->host);
   return NULL;
@@ -829,10 +817,20 @@ wsp_accept (WspConnection * connection, SoupServerMessage * msg,
       door_invite, self);
 }
 
+/* The door's own caller elements, in the process (OI_HOME_SERVER_NAME):
+ * the door's identity, no socket counted, the same router. */
+static void
+home_accept (WspConnection * connection, gpointer data)
+{
+  OiServer *self = data;
+
+  wsp_router_accept_connection (self->router, connection,
+      self->config->door_uri, door_invite, self);
+}
+
 OiServer *
 oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
-    const gchar * door_token, OiServerUsersFunc users_changed,
-    gpointer user_data, GError ** error)
+    OiServerUsersFunc users_changed, gpointer user_data, GError ** error)
 {
   OiServer *self = g_new0 (OiServer, 1);
   g_autoptr (GTlsCertificate) certificate = NULL;
@@ -845,7 +843,6 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->config = config;
   self->io = io;
   self->calls = calls;
-  self->door_token = g_strdup (door_token);
   self->users_changed = users_changed;
   self->users_changed_data = user_data;
   sessions_path = g_build_filename (config->state_dir, "sessions", NULL);
@@ -884,6 +881,10 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   soup_server_add_early_handler (self->soup, "/wsp", wsp_early_handler, self,
       NULL);
   wsp_server_add_endpoint (self->soup, "/wsp", NULL, wsp_accept, self, NULL);
+  self->home = wsp_local_server_new (OI_HOME_SERVER_NAME, NULL, home_accept,
+      self, NULL, error);
+  if (self->home == NULL)
+    goto failed;
 
   address = g_inet_address_new_from_string (config->address);
   if (address == NULL) {
@@ -922,6 +923,7 @@ oi_server_free (OiServer * self)
     g_slist_free (listeners);
     self->soup = NULL;
   }
+  g_clear_pointer (&self->home, wsp_local_server_free);
   g_clear_pointer (&self->router, wsp_router_free);
   if (self->prune_id)
     g_source_remove (self->prune_id);
@@ -943,7 +945,6 @@ oi_server_free (OiServer * self)
   g_clear_pointer (&self->login_by_address, oi_backoff_free);
   g_clear_pointer (&self->login_by_user, oi_backoff_free);
   g_free (self->fingerprint);
-  g_free (self->door_token);
   g_free (self);
 }
 

@@ -15,8 +15,9 @@
  * ## Roles
  *
  * * **Caller**: with #GstWspSignaller:target set, it connects to the
- *   target's WSP server (`wss://host[:port]/wsp`, or #GstWspSignaller:uri)
- *   and sends `invite`. The callee answers by making the offer: it takes the
+ *   target's WSP server (`wss://host[:port]/wsp`, or #GstWspSignaller:uri,
+ *   which may also be `inproc://NAME`: a server the application runs in
+ *   the same process, reached over a socket pair) and sends `invite`. The callee answers by making the offer: it takes the
  *   payload types from the offer's own `a=rtpmap` lines, rewrites its
  *   streams to them, and answers.
  * * **Callee**: with #GstWspSignaller:listen set (`host:port`), it serves
@@ -212,8 +213,10 @@ gst_wsp_signaller_class_init (GstWspSignallerClass * klass)
           NULL, rw));
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
-          "WSP server to call through (wss://host[:port]/wsp); default: the "
-          "target's host", NULL, rw));
+          "WSP server to call through (wss://host[:port]/wsp), or "
+          "inproc://NAME for a WSP server in this process (an application's "
+          "own home server: a socket pair, no TLS, no HTTP, no port; "
+          "wsptransport.h); default: the target's host", NULL, rw));
   g_object_class_install_property (gobject_class, PROP_LOCAL_URI,
       g_param_spec_string ("local-uri", "Local URI",
           "Our own WSP address, sent as the caller in invites",
