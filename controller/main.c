@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "tls.h"
+#include "wspcertificate.h"
 
 /* The first start with no user makes this one. */
 #define FIRST_USER "resident"
@@ -371,7 +371,7 @@ run (Intercomd * d)
     if (dns_name_is_plain (g_get_host_name ()))
       names[names[1] ? 2 : 1] = g_get_host_name ();
     if (g_str_has_prefix (d->config->certificate, tls_dir)
-        && !oi_tls_ensure_self_signed (d->config->certificate,
+        && !wsp_certificate_ensure_self_signed (d->config->certificate,
             d->config->private_key, names[1] ? names[1] : "localhost", names,
             &created, &error)) {
       g_printerr ("intercomd: cannot make a certificate: %s\n",
@@ -408,7 +408,7 @@ run (Intercomd * d)
     g_autoptr (GTlsCertificate) certificate =
         g_tls_certificate_new_from_file (d->config->certificate, NULL);
     g_autofree gchar *fingerprint = certificate ?
-        oi_tls_fingerprint (certificate) : NULL;
+        wsp_certificate_fingerprint (certificate) : NULL;
 
     g_print ("intercomd: certificate SHA-256 fingerprint %s\n",
         fingerprint ? fingerprint : "(unreadable)");

@@ -5,7 +5,7 @@
 #include "intercomd.h"
 #include "backoff.h"
 #include "sessions.h"
-#include "tls.h"
+#include "wspcertificate.h"
 #include "wsprouter-connection.h"
 
 #include <json-glib/json-glib.h>
@@ -872,7 +872,7 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
         config->private_key, error);
     if (certificate == NULL)
       goto failed;
-    self->fingerprint = oi_tls_fingerprint (certificate);
+    self->fingerprint = wsp_certificate_fingerprint (certificate);
   }
   self->soup = soup_server_new ("tls-certificate", certificate,
       "server-header", NULL, NULL);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* intercomd's self-signed certificate (controller/tls.c): the files and
+/* A station's self-signed certificate (wspcertificate.c): the files and
  * their modes, the certificate as GnuTLS, GLib and openssl read it back,
  * the refusals, and a real TLS handshake that trusts it. */
 
@@ -13,7 +13,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "tls.h"
+#include "wspcertificate.h"
 
 #define COMMON_NAME "Open Intercom test door"
 #define DAY (24 * 60 * 60)
@@ -72,7 +72,7 @@ fixture_tear_down (Fixture * f, gconstpointer data)
 static gboolean
 ensure (Fixture * f, gboolean * created, GError ** error)
 {
-  return oi_tls_ensure_self_signed (f->cert_path, f->key_path, COMMON_NAME,
+  return wsp_certificate_ensure_self_signed (f->cert_path, f->key_path, COMMON_NAME,
       names, created, error);
 }
 
@@ -113,7 +113,7 @@ fingerprint_of_file (Fixture * f)
 {
   g_autoptr (GTlsCertificate) cert = load (f);
 
-  return oi_tls_fingerprint (cert);
+  return wsp_certificate_fingerprint (cert);
 }
 
 static guint
@@ -446,7 +446,7 @@ test_unmakeable_dir (Fixture * f, gconstpointer data)
   gboolean created = TRUE;
 
   g_assert_true (g_file_set_contents (plain, "not a directory\n", -1, NULL));
-  g_assert_false (oi_tls_ensure_self_signed (cert, key, COMMON_NAME, NULL,
+  g_assert_false (wsp_certificate_ensure_self_signed (cert, key, COMMON_NAME, NULL,
           &created, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
   g_assert_false (created);
@@ -461,7 +461,7 @@ test_bad_name (Fixture * f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   gboolean created = TRUE;
 
-  g_assert_false (oi_tls_ensure_self_signed (f->cert_path, f->key_path,
+  g_assert_false (wsp_certificate_ensure_self_signed (f->cert_path, f->key_path,
           COMMON_NAME, bad, &created, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_false (created);

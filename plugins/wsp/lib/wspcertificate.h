@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* intercomd's own certificate: TLS by default (ETSI EN 303 645), with a
- * self-signed certificate made at the first start when none is
- * configured, and its fingerprint to show to whoever installs the door. */
+/* A WSP station's own TLS certificate: TLS by default (ETSI EN 303 645),
+ * so a station with none configured makes a self-signed one at its first
+ * start, and shows its fingerprint to whoever installs it; other stations
+ * pin that certificate (WspClientOptions.pinned_certificate_file). Part of
+ * libopenintercom-wsptransport, made with GnuTLS. */
 
 #pragma once
 
@@ -22,12 +24,12 @@ G_BEGIN_DECLS
  * directory of each is made (0700) if missing. If only one of the two
  * files exists: error G_IO_ERROR_EXISTS naming it (never overwrite a key).
  * @created: set to whether they were made now. */
-gboolean oi_tls_ensure_self_signed (const gchar * cert_path,
+gboolean wsp_certificate_ensure_self_signed (const gchar * cert_path,
     const gchar * key_path, const gchar * common_name,
     const gchar * const *dns_names, gboolean * created, GError ** error);
 
 /* The SHA-256 fingerprint of @certificate's DER, "AB:CD:..:EF" (95 chars,
  * upper case), as browsers and `openssl x509 -fingerprint -sha256` show it. */
-gchar *oi_tls_fingerprint (GTlsCertificate * certificate);
+gchar *wsp_certificate_fingerprint (GTlsCertificate * certificate);
 
 G_END_DECLS

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* intercomd's own self-signed certificate (controller/tls.h), made with
+/* A station's own self-signed certificate (wspcertificate.h), made with
  * GnuTLS, so that a station with no certificate configured still serves
  * only TLS. */
 
-#include "tls.h"
+#include "wspcertificate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -306,7 +306,7 @@ sync_parent (const gchar * path)
 }
 
 gboolean
-oi_tls_ensure_self_signed (const gchar * cert_path, const gchar * key_path,
+wsp_certificate_ensure_self_signed (const gchar * cert_path, const gchar * key_path,
     const gchar * common_name, const gchar * const *dns_names,
     gboolean * created, GError ** error)
 {
@@ -382,7 +382,7 @@ out:
 }
 
 gchar *
-oi_tls_fingerprint (GTlsCertificate * certificate)
+wsp_certificate_fingerprint (GTlsCertificate * certificate)
 {
   g_autoptr (GByteArray) der = NULL;
   g_autoptr (GChecksum) sha256 = NULL;
