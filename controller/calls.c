@@ -1456,13 +1456,29 @@ oi_calls_get_snapshot (OiCalls * self, guint id)
   return NULL;
 }
 
+/* Whether the bell rings another station (over TLS). */
+static gboolean
+rings_elsewhere (const OiConfig * c)
+{
+  for (guint i = 0; c->ring[i]; i++) {
+    const gchar *at = strchr (c->ring[i], '@');
+
+    if (at && g_ascii_strcasecmp (at + 1, c->host) != 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Load every library a call needs now, not at the first ring: making the
  * call's elements (left in NULL) and a signaller loads their plugins and
  * the codecs', which the first visitor after a start would otherwise wait
  * for, at the price of idle RSS. Not dtlsdec: its first instance
  * generates the process's DTLS certificate, paid by the first call after
- * a start, and having it here would cost more idle RSS still. Figures and
- * how they were taken: BENCHMARKS.md. Errors show at the call. */
+ * a start, and having it here would cost more idle RSS still. The TLS
+ * client only when the bell rings another station: this station's own
+ * users are reached in the process (4 MB of idle RSS, mostly the parsed
+ * CA bundle). Figures and how they were taken: BENCHMARKS.md. Errors show
+ * at the call. */
 static void
 warm_up (const OiConfig * c)
 {
@@ -1490,13 +1506,17 @@ warm_up (const OiConfig * c)
    * pins its peer, making the first ring's connection the slowest. (Each
    * connection still parses the bundle once more in glib-networking's own
    * set-up: docs/intercomd.md.) */
-  g_object_unref (soup_session_new ());
-  backend = g_tls_backend_get_default ();
-  g_type_ensure (g_tls_backend_get_client_connection_type (backend));
-  database = g_tls_backend_get_default_database (backend);
-  if (database)
-    g_tls_backend_set_default_database (backend, database);
-  g_clear_object (&database);
+  if (rings_elsewhere (c)) {
+    g_object_unref (soup_session_new ());
+    backend = g_tls_backend_get_default ();
+    g_type_ensure (g_tls_backend_get_client_connection_type (backend));
+    database = g_tls_backend_get_default_database (backend);
+    if (database)
+      g_tls_backend_set_default_database (backend, database);
+    g_clear_object (&database);
+  }
+  /* What the parse and the elements freed goes back now. */
+  trim_memory ();
   g_debug ("warm start: %" G_GINT64_FORMAT " ms",
       (g_get_monotonic_time () - start) / 1000);
 }
