@@ -10,6 +10,13 @@
 
 G_BEGIN_DECLS
 
+/* JSON's white space (RFC 8259): no other character counts as one. */
+static inline gboolean
+wsp_json_is_space (gchar c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* The deepest nesting any caller may ask wsp_frame_parse() for; it keeps
  * the bracket stack on the C stack. */
 #define WSP_FRAME_DEPTH_LIMIT 16
