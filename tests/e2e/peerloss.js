@@ -63,6 +63,10 @@ async function callWith(station, role, victim, main, observer) {
 // does not ring) stays, for the API; `openMain()` gives the main peer of a
 // viewer case (an alice page in a browser that stays).
 async function loseOnce(station, { role, lose, openVictim, openMain, observer, label }) {
+  // Each try starts at an idle door: what a failed try left (a call whose
+  // page is gone ends by itself within the peer timeout) must not make the
+  // next one fail too, so that a failure shows where it began.
+  await expectNoCall(observer, station, `${label}: no call left from before`);
   const lost = await openVictim();
   let main = null;
   try {
