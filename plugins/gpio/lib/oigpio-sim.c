@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The simulated chip (oigpio-sim.h) and its backend: the chips themselves,
+ * made on first use and kept for the life of the process, and the
+ * OiGpioBackend that claims "sim" and "sim:NAME" and requests their lines.
+ * It uses only the backend header (oigpio-private.h); which backend opens a
+ * chip is the core's table (oigpio.c), debounce and inversion are above
+ * every backend. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -375,8 +381,15 @@ static const OiGpioRequestVTable sim_vtable = {
   .release = sim_release,
 };
 
-OiGpioRequest *
-oi_gpio_sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
+gboolean
+oi_gpio_chip_is_simulated (const gchar * chip)
+{
+  return chip != NULL && (g_str_equal (chip, "sim")
+      || g_str_has_prefix (chip, "sim:"));
+}
+
+static OiGpioRequest *
+sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
     GError ** error)
 {
   const gchar *name = g_str_equal (spec, "sim") ? "sim" : spec + strlen ("sim:");
@@ -459,3 +472,10 @@ oi_gpio_sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
 
   return &request->parent;
 }
+
+const OiGpioBackend oi_gpio_sim_backend = {
+  .name = "sim",
+  .chips = "simulated chips (\"sim\", \"sim:NAME\")",
+  .claims = oi_gpio_chip_is_simulated,
+  .request_lines = sim_request_lines,
+};

@@ -349,6 +349,51 @@ GST_START_TEST (test_sim_chip)
 
 GST_END_TEST;
 
+/* Which backend takes a chip: the simulated one its two forms, libgpiod
+ * (when built in) everything else, as before the backends were a table. */
+GST_START_TEST (test_backends)
+{
+  const gchar *const not_sim[] = {
+    "gpiochip0", "/dev/gpiochip0", "0", "pinctrl-bcm2711", "simx", "Sim",
+    "sim2:x", "",
+  };
+  const guint offsets[] = { 1 };
+  OiGpioLineConfig config = {
+    .direction = OI_GPIO_DIRECTION_INPUT,
+    .n_lines = 1,
+    .offsets = offsets,
+    .consumer = "test",
+  };
+  const gchar *gpiod = oi_gpio_backend_for_chip ("gpiochip0");
+  g_autoptr (GError) error = NULL;
+
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim"), "sim");
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim:door"), "sim");
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim:"), "sim");
+  fail_unless (gpiod == NULL || g_str_equal (gpiod, "libgpiod"), "%s", gpiod);
+  for (guint i = 0; i < G_N_ELEMENTS (not_sim); i++) {
+    fail_if (oi_gpio_chip_is_simulated (not_sim[i]), "%s", not_sim[i]);
+    fail_unless (g_strcmp0 (oi_gpio_backend_for_chip (not_sim[i]), gpiod) == 0,
+        "\"%s\" goes to %s", not_sim[i],
+        oi_gpio_backend_for_chip (not_sim[i]));
+  }
+
+  /* A chip no backend claims (only in a build without libgpiod) is not
+   * found, and the message says what there is; with libgpiod, libgpiod
+   * looks for it and does not find it. */
+  fail_unless (oi_gpio_request_lines ("/dev/gpiochip-that-is-not-there",
+          &config, &error) == NULL);
+  fail_unless (g_error_matches (error, OI_GPIO_ERROR,
+          OI_GPIO_ERROR_CHIP_NOT_FOUND), "%s", error->message);
+  fail_unless (strstr (error->message, "/dev/gpiochip-that-is-not-there"));
+  if (gpiod == NULL)
+    fail_unless (strstr (error->message, "built without libgpiod, only "
+            "simulated chips (\"sim\", \"sim:NAME\") are available"),
+        "%s", error->message);
+}
+
+GST_END_TEST;
+
 static Suite *
 gpio_suite (void)
 {
@@ -363,6 +408,7 @@ gpio_suite (void)
   tcase_add_test (tc, test_debounce_zero);
   tcase_add_test (tc, test_relay_command);
   tcase_add_test (tc, test_sim_chip);
+  tcase_add_test (tc, test_backends);
   return s;
 }
 
