@@ -153,18 +153,14 @@ queue_edge (SimRequest * request, guint offset, gboolean level,
     g_warning ("sim GPIO: cannot wake the event fd: %s", g_strerror (errno));
 }
 
-void
-oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
-    gboolean level, guint64 timestamp)
+/* Called with the chip lock held. */
+static void
+set_input_locked (OiGpioSimChip * chip, guint offset, gboolean level,
+    guint64 timestamp)
 {
-  SimLine *line;
-
-  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
-  g_return_if_fail (offset < OI_GPIO_SIM_CHIP_N_LINES);
+  SimLine *line = &chip->lines[offset];
 
   level = ! !level;
-  g_mutex_lock (&chip->lock);
-  line = &chip->lines[offset];
   line->driven = TRUE;
   /* An output drives the line itself: the outside world cannot move it. */
   if (!(line->owner && line->owner->parent.direction == OI_GPIO_DIRECTION_OUTPUT)
@@ -173,6 +169,34 @@ oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
     if (line->owner)
       queue_edge (line->owner, offset, level, timestamp);
   }
+}
+
+void
+oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
+    gboolean level, guint64 timestamp)
+{
+  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
+  g_return_if_fail (offset < OI_GPIO_SIM_CHIP_N_LINES);
+
+  g_mutex_lock (&chip->lock);
+  set_input_locked (chip, offset, level, timestamp);
+  g_mutex_unlock (&chip->lock);
+}
+
+void
+oi_gpio_sim_chip_set_inputs (OiGpioSimChip * chip, const OiGpioEdge * edges,
+    guint n_edges)
+{
+  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
+  for (guint i = 0; i < n_edges; i++)
+    g_return_if_fail (edges[i].offset < OI_GPIO_SIM_CHIP_N_LINES);
+
+  /* One lock hold: a reader takes the chip lock to read, so it finds all
+   * of them or none. */
+  g_mutex_lock (&chip->lock);
+  for (guint i = 0; i < n_edges; i++)
+    set_input_locked (chip, edges[i].offset, edges[i].level,
+        edges[i].timestamp);
   g_mutex_unlock (&chip->lock);
 }
 
