@@ -22,12 +22,13 @@
  * ]|
  *
  * `name` is the line's name from #GstGpioSrc:lines, `active` its logical
- * state (after #GstGpioSrc:active-low), `time` the edge's wall-clock time in
- * milliseconds since the Unix epoch. On start, one buffer per line gives its
- * current state, in the order of #GstGpioSrc:lines; after that, one buffer per
- * debounced edge (filtered by #GstGpioSrc:edges). Each buffer's offset is its
- * sequence number (0, 1, 2, ... since start), its PTS the running time of the
- * edge, never decreasing; the first buffer is marked DISCONT.
+ * state (after #GstGpioSrc:active-low), `time` the wall-clock time in
+ * milliseconds since the Unix epoch when the change began (see Debounce). On
+ * start, one buffer per line gives its current state, in the order of
+ * #GstGpioSrc:lines; after that, one buffer per debounced edge (filtered by
+ * #GstGpioSrc:edges). Each buffer's offset is its sequence number (0, 1, 2,
+ * ... since start), its PTS the running time when the change began, never
+ * decreasing; the first buffer is marked DISCONT.
  *
  * ## Messages
  *
