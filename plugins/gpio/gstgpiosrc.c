@@ -7,8 +7,10 @@
  * A live source of GPIO input events: the bell push button and the
  * potential-free inputs of a door station. It watches the configured lines of
  * a GPIO chip (through libgpiod, or a simulated chip), debounces them in
- * software and produces one buffer per debounced edge. It waits on the
- * chip's event file descriptor, so an idle pipeline costs no CPU.
+ * software and produces one buffer per debounced edge, a glitch filter after
+ * the edge (#GstGpioSrc:glitch-filter, 2 ms by default), without waiting for
+ * the contact to stop bouncing. It waits on the chip's event file
+ * descriptor, so an idle pipeline costs no CPU.
  *
  * ## Buffers
  *
@@ -20,12 +22,13 @@
  * ]|
  *
  * `name` is the line's name from #GstGpioSrc:lines, `active` its logical
- * state (after #GstGpioSrc:active-low), `time` the edge's wall-clock time in
- * milliseconds since the Unix epoch. On start, one buffer per line gives its
- * current state, in the order of #GstGpioSrc:lines; after that, one buffer per
- * debounced edge (filtered by #GstGpioSrc:edges). Each buffer's offset is its
- * sequence number (0, 1, 2, ... since start), its PTS the running time of the
- * edge, never decreasing; the first buffer is marked DISCONT.
+ * state (after #GstGpioSrc:active-low), `time` the wall-clock time in
+ * milliseconds since the Unix epoch when the change began (see Debounce). On
+ * start, one buffer per line gives its current state, in the order of
+ * #GstGpioSrc:lines; after that, one buffer per debounced edge (filtered by
+ * #GstGpioSrc:edges). Each buffer's offset is its sequence number (0, 1, 2,
+ * ... since start), its PTS the running time when the change began, never
+ * decreasing; the first buffer is marked DISCONT.
  *
  * ## Messages
  *
@@ -35,18 +38,27 @@
  * * `offset` (uint): the line's offset on the chip
  * * `active` (boolean): its logical state
  * * `initial` (boolean): TRUE for the start-up state, FALSE for an edge
- * * `timestamp` (guint64): when the line settled, in ns of CLOCK_MONOTONIC
- *   (the kernel's event timestamp; for initial states, when it was read)
+ * * `timestamp` (guint64): when the change began, in ns of CLOCK_MONOTONIC:
+ *   the kernel's timestamp of its first edge (for a change found at the end
+ *   of a debounce mask, the end of the mask; for initial states, when they
+ *   were read)
  * * `time` (gint64): the same moment in ms since the Unix epoch
  * * `seqnum` (guint64): the buffer's sequence number
  *
  * ## Debounce
  *
- * A line's new level is reported once it has been stable for
- * #GstGpioSrc:debounce milliseconds; bounces inside that window give one
- * event, and a glitch shorter than it gives none. The timestamp is that of
- * the last raw edge, the moment the contact settled. The same software
- * debounce runs on every backend (libgpiod v1 has none in the kernel).
+ * Leading edge, so that a ring does not wait for the contact to settle. The
+ * first edge of a change is reported once the line still holds the new
+ * level #GstGpioSrc:glitch-filter milliseconds after it: a spike shorter
+ * than that is no event. Then the line is masked for #GstGpioSrc:debounce
+ * milliseconds from that first edge, so its bounces give no more events. If
+ * the line is at the other level when the mask ends (released within the
+ * mask), that change is reported then, through the glitch filter: the last
+ * event always gives the line's real state. Every event is produced one
+ * glitch filter after its `timestamp`, the moment the change began, so
+ * events come out in timestamp order across lines. `debounce=0` reports
+ * every change at once, unfiltered. The same software debounce runs on
+ * every backend (libgpiod v1 has none in the kernel).
  *
  * ## Example launch lines
  * |[
@@ -80,6 +92,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_gpio_src_debug);
 #define DEFAULT_BIAS GST_GPIO_BIAS_AS_IS
 #define DEFAULT_DEBOUNCE 20
 #define MAX_DEBOUNCE 10000
+#define DEFAULT_GLITCH_FILTER 2
+#define MAX_GLITCH_FILTER 1000
 #define DEFAULT_EDGES GST_GPIO_EDGES_BOTH
 
 #define EDGE_BATCH 64
@@ -93,6 +107,7 @@ enum
   PROP_BIAS,
   PROP_DEBOUNCE,
   PROP_EDGES,
+  PROP_GLITCH_FILTER,
 };
 
 struct _GstGpioSrc
@@ -106,6 +121,7 @@ struct _GstGpioSrc
   GstGpioBias bias;
   guint debounce;
   GstGpioEdges edges;
+  guint glitch_filter;
 
   /* set in start(), read by the streaming thread, freed in stop();
    * `request` is also read under the object lock by set_property */
@@ -200,8 +216,9 @@ gst_gpio_src_class_init (GstGpioSrcClass * klass)
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_DEBOUNCE,
       g_param_spec_uint ("debounce", "Debounce",
-          "How long (ms) a line must stay at a new level before the edge is "
-          "reported; 0 reports every change",
+          "How long (ms) from the first edge of a change the line's bounces "
+          "are ignored (the change itself is reported after glitch-filter); "
+          "0 reports every change at once, unfiltered",
           0, MAX_DEBOUNCE, DEFAULT_DEBOUNCE, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_EDGES,
@@ -210,6 +227,22 @@ gst_gpio_src_class_init (GstGpioSrcClass * klass)
           "becomes active) or falling (it becomes inactive); the start-up "
           "states are always produced",
           GST_TYPE_GPIO_EDGES, DEFAULT_EDGES, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /**
+   * GstGpioSrc:glitch-filter:
+   *
+   * How long (ms) after the first edge of a change the line must still be
+   * at the new level for the change to be reported: the latency of every
+   * event, and the longest spike that is no event. 0 reports the first edge
+   * at once. Not used when #GstGpioSrc:debounce is 0.
+   */
+  g_object_class_install_property (gobject_class, PROP_GLITCH_FILTER,
+      g_param_spec_uint ("glitch-filter", "Glitch filter",
+          "How long (ms) after the first edge of a change the line must "
+          "still be at the new level for the change to be reported: shorter "
+          "spikes are no events; 0 reports the first edge at once (not used "
+          "when debounce is 0)",
+          0, MAX_GLITCH_FILTER, DEFAULT_GLITCH_FILTER, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -236,6 +269,7 @@ gst_gpio_src_init (GstGpioSrc * self)
   self->bias = DEFAULT_BIAS;
   self->debounce = DEFAULT_DEBOUNCE;
   self->edges = DEFAULT_EDGES;
+  self->glitch_filter = DEFAULT_GLITCH_FILTER;
 
   self->poll = gst_poll_new (TRUE);
   gst_poll_fd_init (&self->pollfd);
@@ -291,6 +325,9 @@ gst_gpio_src_set_property (GObject * object, guint prop_id,
     case PROP_EDGES:
       self->edges = g_value_get_enum (value);
       break;
+    case PROP_GLITCH_FILTER:
+      self->glitch_filter = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -323,6 +360,9 @@ gst_gpio_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_EDGES:
       g_value_set_enum (value, self->edges);
+      break;
+    case PROP_GLITCH_FILTER:
+      g_value_set_uint (value, self->glitch_filter);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -359,13 +399,14 @@ gst_gpio_src_start (GstBaseSrc * bsrc)
   g_autofree gboolean *levels = NULL;
   OiGpioLineConfig config = { 0, };
   GstGpioBias bias;
-  guint debounce;
+  guint debounce, glitch_filter;
 
   GST_OBJECT_LOCK (self);
   chip = g_strdup (self->chip);
   lines = g_strdup (self->lines);
   bias = self->bias;
   debounce = self->debounce;
+  glitch_filter = self->glitch_filter;
   self->run_active_low = self->active_low;
   self->run_edges = self->edges;
   GST_OBJECT_UNLOCK (self);
@@ -395,7 +436,7 @@ gst_gpio_src_start (GstBaseSrc * bsrc)
     goto read_failed;
 
   self->debouncer = oi_gpio_debouncer_new (map->n_lines,
-      (guint64) debounce * GST_MSECOND);
+      (guint64) debounce * GST_MSECOND, (guint64) glitch_filter * GST_MSECOND);
   for (guint i = 0; i < map->n_lines; i++)
     oi_gpio_debouncer_reset (self->debouncer, i, levels[i]);
 
@@ -413,8 +454,9 @@ gst_gpio_src_start (GstBaseSrc * bsrc)
   self->request = g_steal_pointer (&request);
   GST_OBJECT_UNLOCK (self);
 
-  GST_INFO_OBJECT (self, "watching %s on %s (%s), debounce %u ms", lines,
-      chip, oi_gpio_backend_for_chip (chip), debounce);
+  GST_INFO_OBJECT (self, "watching %s on %s (%s), debounce %u ms, glitch "
+      "filter %u ms", lines, chip, oi_gpio_backend_for_chip (chip), debounce,
+      debounce > 0 ? glitch_filter : 0);
   return TRUE;
 
   /* ERRORS */
@@ -670,7 +712,10 @@ gst_gpio_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
         continue;
       goto poll_error;
     }
-    if (ret > 0 && !read_edges (self, &error))
+    /* At a deadline too: an edge stamped just before it may be queued
+     * behind the wake-up, and the decision must see it. Reading never
+     * blocks. */
+    if (!read_edges (self, &error))
       goto read_error;
   }
 

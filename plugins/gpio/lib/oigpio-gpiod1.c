@@ -149,9 +149,9 @@ bias_flags (OiGpioBias bias)
   return 0;
 }
 
-OiGpioRequest *
-oi_gpio_gpiod_request_lines (const gchar * spec,
-    const OiGpioLineConfig * config, GError ** error)
+static OiGpioRequest *
+gpiod1_request_lines (const gchar * spec, const OiGpioLineConfig * config,
+    GError ** error)
 {
   GpiodRequest *request;
   guint n_chip_lines;
@@ -235,3 +235,19 @@ failed:
   gpiod1_release (&request->parent);
   return NULL;
 }
+
+/* Last in the core's table: libgpiod looks any name up itself (a name, a
+ * path, a label or a number), so every chip no other backend claimed is
+ * its to find or not. */
+static gboolean
+gpiod1_claims (const gchar * chip)
+{
+  return TRUE;
+}
+
+const OiGpioBackend oi_gpio_gpiod_backend = {
+  .name = "libgpiod",
+  .chips = "libgpiod chips (a name, path, label or number)",
+  .claims = gpiod1_claims,
+  .request_lines = gpiod1_request_lines,
+};

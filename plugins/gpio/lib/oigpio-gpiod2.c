@@ -329,9 +329,9 @@ done:
   return line_request;
 }
 
-OiGpioRequest *
-oi_gpio_gpiod_request_lines (const gchar * spec,
-    const OiGpioLineConfig * config, GError ** error)
+static OiGpioRequest *
+gpiod2_request_lines (const gchar * spec, const OiGpioLineConfig * config,
+    GError ** error)
 {
   GpiodRequest *request;
   struct gpiod_chip *chip = NULL;
@@ -415,3 +415,19 @@ failed:
   gpiod2_release (&request->parent);
   return NULL;
 }
+
+/* Last in the core's table: libgpiod looks any name up itself (a name, a
+ * path, a label or a number), so every chip no other backend claimed is
+ * its to find or not. */
+static gboolean
+gpiod2_claims (const gchar * chip)
+{
+  return TRUE;
+}
+
+const OiGpioBackend oi_gpio_gpiod_backend = {
+  .name = "libgpiod",
+  .chips = "libgpiod chips (a name, path, label or number)",
+  .claims = gpiod2_claims,
+  .request_lines = gpiod2_request_lines,
+};

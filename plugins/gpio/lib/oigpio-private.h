@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The backend side of OiGpioRequest: each backend embeds OiGpioRequest as
- * its first member and fills in the vtable. */
+/* The backend side of the GPIO library. A backend declares one
+ * OiGpioBackend (which chips it claims, how it requests their lines) and
+ * makes requests that embed OiGpioRequest as their first member with its
+ * own vtable. Backends use only this header and oigpio-request.c; the core
+ * (oigpio.c) reaches them only through their OiGpioBackend tables. */
 
 #pragma once
 
@@ -41,12 +44,26 @@ void oi_gpio_set_errno_error (GError ** error, gint err, const gchar * what,
 /* "line 17" or "line \"bell\" (17)", for error messages. */
 gchar *oi_gpio_line_describe (const OiGpioLineConfig * config, guint i);
 
-OiGpioRequest *oi_gpio_sim_request_lines (const gchar * chip,
-    const OiGpioLineConfig * config, GError ** error);
+/* A backend's operations. @claims says whether a chip specification is
+ * this backend's (the core asks the backends in the order of its table;
+ * the first to claim a chip opens it); @name is what
+ * oi_gpio_backend_for_chip() answers; @chips says what the backend takes,
+ * for the message of a chip nobody claims. */
+typedef struct
+{
+  const gchar *name;
+  const gchar *chips;
+  gboolean (*claims) (const gchar * chip);
+  OiGpioRequest *(*request_lines) (const gchar * chip,
+      const OiGpioLineConfig * config, GError ** error);
+} OiGpioBackend;
+
+/* oigpio-sim.c: "sim" and "sim:NAME". */
+extern const OiGpioBackend oi_gpio_sim_backend;
 
 #ifdef HAVE_GPIOD
-OiGpioRequest *oi_gpio_gpiod_request_lines (const gchar * chip,
-    const OiGpioLineConfig * config, GError ** error);
+/* oigpio-gpiod1.c or oigpio-gpiod2.c: every name (libgpiod looks it up). */
+extern const OiGpioBackend oi_gpio_gpiod_backend;
 #endif
 
 G_END_DECLS

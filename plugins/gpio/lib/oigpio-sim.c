@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The simulated chip (oigpio-sim.h) and its backend: the chips themselves,
+ * made on first use and kept for the life of the process, and the
+ * OiGpioBackend that claims "sim" and "sim:NAME" and requests their lines.
+ * It uses only the backend header (oigpio-private.h); which backend opens a
+ * chip is the core's table (oigpio.c), debounce and inversion are above
+ * every backend. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -147,18 +153,14 @@ queue_edge (SimRequest * request, guint offset, gboolean level,
     g_warning ("sim GPIO: cannot wake the event fd: %s", g_strerror (errno));
 }
 
-void
-oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
-    gboolean level, guint64 timestamp)
+/* Called with the chip lock held. */
+static void
+set_input_locked (OiGpioSimChip * chip, guint offset, gboolean level,
+    guint64 timestamp)
 {
-  SimLine *line;
-
-  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
-  g_return_if_fail (offset < OI_GPIO_SIM_CHIP_N_LINES);
+  SimLine *line = &chip->lines[offset];
 
   level = ! !level;
-  g_mutex_lock (&chip->lock);
-  line = &chip->lines[offset];
   line->driven = TRUE;
   /* An output drives the line itself: the outside world cannot move it. */
   if (!(line->owner && line->owner->parent.direction == OI_GPIO_DIRECTION_OUTPUT)
@@ -167,6 +169,34 @@ oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
     if (line->owner)
       queue_edge (line->owner, offset, level, timestamp);
   }
+}
+
+void
+oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
+    gboolean level, guint64 timestamp)
+{
+  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
+  g_return_if_fail (offset < OI_GPIO_SIM_CHIP_N_LINES);
+
+  g_mutex_lock (&chip->lock);
+  set_input_locked (chip, offset, level, timestamp);
+  g_mutex_unlock (&chip->lock);
+}
+
+void
+oi_gpio_sim_chip_set_inputs (OiGpioSimChip * chip, const OiGpioEdge * edges,
+    guint n_edges)
+{
+  g_return_if_fail (OI_IS_GPIO_SIM_CHIP (chip));
+  for (guint i = 0; i < n_edges; i++)
+    g_return_if_fail (edges[i].offset < OI_GPIO_SIM_CHIP_N_LINES);
+
+  /* One lock hold: a reader takes the chip lock to read, so it finds all
+   * of them or none. */
+  g_mutex_lock (&chip->lock);
+  for (guint i = 0; i < n_edges; i++)
+    set_input_locked (chip, edges[i].offset, edges[i].level,
+        edges[i].timestamp);
   g_mutex_unlock (&chip->lock);
 }
 
@@ -375,8 +405,15 @@ static const OiGpioRequestVTable sim_vtable = {
   .release = sim_release,
 };
 
-OiGpioRequest *
-oi_gpio_sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
+gboolean
+oi_gpio_chip_is_simulated (const gchar * chip)
+{
+  return chip != NULL && (g_str_equal (chip, "sim")
+      || g_str_has_prefix (chip, "sim:"));
+}
+
+static OiGpioRequest *
+sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
     GError ** error)
 {
   const gchar *name = g_str_equal (spec, "sim") ? "sim" : spec + strlen ("sim:");
@@ -459,3 +496,10 @@ oi_gpio_sim_request_lines (const gchar * spec, const OiGpioLineConfig * config,
 
   return &request->parent;
 }
+
+const OiGpioBackend oi_gpio_sim_backend = {
+  .name = "sim",
+  .chips = "simulated chips (\"sim\", \"sim:NAME\")",
+  .claims = oi_gpio_chip_is_simulated,
+  .request_lines = sim_request_lines,
+};

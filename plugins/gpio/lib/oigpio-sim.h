@@ -9,6 +9,8 @@
 
 #include <glib-object.h>
 
+#include "oigpio.h"
+
 G_BEGIN_DECLS
 
 #define OI_GPIO_SIM_CHIP_N_LINES 64
@@ -31,6 +33,14 @@ void oi_gpio_sim_chip_set_input (OiGpioSimChip * chip, guint offset,
     gboolean level);
 void oi_gpio_sim_chip_set_input_full (OiGpioSimChip * chip, guint offset,
     gboolean level, guint64 timestamp);
+
+/* Drives several inputs as the outside world did over a stretch of time:
+ * each entry as oi_gpio_sim_chip_set_input_full(), in the order given, all
+ * at once, so a reader finds the whole stretch in one read, as in a
+ * kernel's event queue read late. This is what lets a test give edges
+ * stamped in the past without racing the element that reads them. */
+void oi_gpio_sim_chip_set_inputs (OiGpioSimChip * chip,
+    const OiGpioEdge * edges, guint n_edges);
 
 /* The physical level of a line: what an output drives, what an input
  * reads. */

@@ -105,15 +105,22 @@ void oi_gpio_line_map_free (OiGpioLineMap * map);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OiGpioLineMap, oi_gpio_line_map_free)
 
-/* Software debounce, the same for every backend: a line's new level is
- * reported once it has been stable for the period; a glitch shorter than the
- * period that returns to the reported level is no event at all. The
- * reported timestamp is that of the last raw edge, the moment the contact
- * settled, so reports come out in timestamp order. A period of 0 reports
- * every change of level. Times are ns on CLOCK_MONOTONIC. */
+/* Software debounce, the same for every backend: leading edge. A change of
+ * a line's level is reported as soon as the line still holds the new level
+ * @glitch_filter after the change's first edge (a spike shorter than that is
+ * no event), stamped with that first edge, the moment the change began.
+ * Then the line is masked for @period from that edge: its bounces are
+ * ignored. If the line is at another level when the mask ends (it was
+ * released within the mask), that is a change beginning at the end of the
+ * mask, reported through the glitch filter like any other. Every report is
+ * popped @glitch_filter after its timestamp, so reports come out in
+ * timestamp order across lines. A period of 0 reports every change of level
+ * at once, unfiltered (@glitch_filter is ignored). Times are ns on
+ * CLOCK_MONOTONIC. */
 typedef struct _OiGpioDebouncer OiGpioDebouncer;
 
-OiGpioDebouncer *oi_gpio_debouncer_new (guint n_lines, guint64 period);
+OiGpioDebouncer *oi_gpio_debouncer_new (guint n_lines, guint64 period,
+    guint64 glitch_filter);
 void oi_gpio_debouncer_free (OiGpioDebouncer * debouncer);
 void oi_gpio_debouncer_reset (OiGpioDebouncer * debouncer, guint line,
     gboolean level);

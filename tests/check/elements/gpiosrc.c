@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gpiosrc on the simulated chip: start-up states, edges, debounce, order,
- * active-low, edge filter, errors, and a prompt stop while it waits. */
+/* gpiosrc on the simulated chip: start-up states, edges, debounce (bounce
+ * trains, glitches, a release inside the mask, at once), order, active-low,
+ * edge filter, errors, and a prompt stop while it waits. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <json-glib/json-glib.h>
@@ -9,6 +10,9 @@
 #include "oigpio.h"
 
 #define LINES "bell=17,in1=27,in2=22"
+
+#define US (G_GUINT64_CONSTANT (1000))
+#define MS (G_GUINT64_CONSTANT (1000000))
 
 typedef struct
 {
@@ -119,6 +123,40 @@ expect_event (Fixture * f, const gchar * name, gboolean active,
   fail_unless_equals_string (e.name, name);
   fail_unless_equals_int (e.active, active);
   fail_unless_equals_uint64 (e.seqnum, seqnum);
+}
+
+/* Pulls the next event, which must be a change (not a start-up state) of
+ * @name to @active that began at @timestamp (its gpio-event's
+ * `timestamp`), and returns its PTS. Skips the messages of the start-up
+ * states. */
+static GstClockTime
+expect_change (Fixture * f, const gchar * name, gboolean active,
+    guint64 timestamp)
+{
+  g_auto (Event) e = { 0, };
+  g_autoptr (GstMessage) msg = NULL;
+  const GstStructure *s = NULL;
+  gboolean initial = TRUE;
+  gboolean msg_active;
+  guint64 ts;
+
+  pull_event (f, &e);
+  fail_unless_equals_string (e.name, name);
+  fail_unless_equals_int (e.active, active);
+  while (initial) {
+    gst_clear_message (&msg);
+    msg = oi_test_pop_element_message (f->bus, "gpio-event", TRUE,
+        OI_TEST_TIMEOUT);
+    fail_unless (msg != NULL);
+    s = gst_message_get_structure (msg);
+    fail_unless (gst_structure_get_boolean (s, "initial", &initial));
+  }
+  fail_unless_equals_string (gst_structure_get_string (s, "name"), name);
+  fail_unless (gst_structure_get (s, "active", G_TYPE_BOOLEAN, &msg_active,
+          "timestamp", G_TYPE_UINT64, &ts, NULL));
+  fail_unless_equals_int (msg_active, active);
+  fail_unless_equals_uint64 (ts, timestamp);
+  return e.pts;
 }
 
 static void
@@ -233,31 +271,67 @@ GST_END_TEST;
 GST_START_TEST (test_debounce_bounces)
 {
   Fixture f = { 0, };
-  g_auto (Event) e = { 0, };
-  guint64 t0, settled;
+  guint64 t0, t1;
 
-  fixture_start (&f, "debounce=30");
+  fixture_start (&f, "debounce=30 glitch-filter=2");
   skip_initial (&f);
 
-  /* A press that bounces for 4 ms, all inside the 30 ms window. */
+  /* Read late, all at once: a press bouncing for 8 ms (5 edges), and 50 ms
+   * later a release bouncing likewise. */
+  t0 = oi_gpio_now () - 100 * MS;
+  {
+    const OiGpioEdge edges[] = {
+      {17, TRUE, t0}, {17, FALSE, t0 + 400 * US}, {17, TRUE, t0 + 900 * US},
+      {17, FALSE, t0 + 3 * MS}, {17, TRUE, t0 + 8 * MS},
+      {17, FALSE, t0 + 50 * MS}, {17, TRUE, t0 + 50 * MS + 300 * US},
+      {17, FALSE, t0 + 50 * MS + 600 * US}, {17, TRUE, t0 + 55 * MS},
+      {17, FALSE, t0 + 58 * MS},
+    };
+
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+  /* Then another line, so that the next event after the release shows
+   * the bounces made no others. */
+  t1 = oi_gpio_now ();
+  oi_gpio_sim_chip_set_input_full (f.chip, 22, TRUE, t1);
+
+  /* One press, one release, each stamped with its first edge. */
+  expect_change (&f, "bell", TRUE, t0);
+  expect_change (&f, "bell", FALSE, t0 + 50 * MS);
+  expect_change (&f, "in2", TRUE, t1);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_at_once)
+{
+  Fixture f = { 0, };
+  guint64 t0, seen;
+
+  /* A mask of 10 s: if the press waited for it, or for the bouncing to
+   * stop for that long, the event would come 10 s late. */
+  fixture_start (&f, "debounce=10000 glitch-filter=2");
+  skip_initial (&f);
+
+  /* A press now, bouncing (the later stamps are in the future: the source
+   * takes them as when it read them). */
   t0 = oi_gpio_now ();
-  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, t0);
-  oi_gpio_sim_chip_set_input_full (f.chip, 17, FALSE, t0 + 1000000);
-  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, t0 + 2000000);
-  oi_gpio_sim_chip_set_input_full (f.chip, 17, FALSE, t0 + 3000000);
-  settled = t0 + 4000000;
-  oi_gpio_sim_chip_set_input_full (f.chip, 17, TRUE, settled);
+  {
+    const OiGpioEdge edges[] = {
+      {17, TRUE, t0}, {17, FALSE, t0 + 300 * US}, {17, TRUE, t0 + 600 * US},
+    };
 
-  pull_event (&f, &e);
-  fail_unless_equals_string (e.name, "bell");
-  fail_unless (e.active);
-  fail_unless_equals_uint64 (e.seqnum, 3);
-  /* Not reported before the window after the bounces had passed. */
-  fail_unless (oi_gpio_now () >= t0 + 30 * GST_MSECOND);
-
-  /* The release is the very next event: the bounces made no others. */
-  oi_gpio_sim_chip_set_input (f.chip, 17, FALSE);
-  expect_event (&f, "bell", FALSE, 4);
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+  expect_change (&f, "bell", TRUE, t0);
+  seen = oi_gpio_now ();
+  /* The glitch filter after the first edge, not before... */
+  fail_unless (seen >= t0 + 2 * MS, "reported %" G_GUINT64_FORMAT " ns after "
+      "the edge, before the glitch filter", seen - t0);
+  /* ...and not the mask. */
+  fail_unless (seen < t0 + 5 * GST_SECOND);
 
   fixture_stop (&f);
 }
@@ -267,19 +341,102 @@ GST_END_TEST;
 GST_START_TEST (test_debounce_glitch)
 {
   Fixture f = { 0, };
-  guint64 t0;
+  guint64 t0, t1;
 
-  fixture_start (&f, "debounce=30");
+  fixture_start (&f, "debounce=30 glitch-filter=2");
   skip_initial (&f);
 
-  /* A 1 ms spike that comes back to the reported level is no event... */
-  t0 = oi_gpio_now ();
-  oi_gpio_sim_chip_set_input_full (f.chip, 27, TRUE, t0);
-  oi_gpio_sim_chip_set_input_full (f.chip, 27, FALSE, t0 + 1000000);
-  /* ...so the next event is this press on another line. */
-  oi_gpio_sim_chip_set_input (f.chip, 22, TRUE);
-  expect_event (&f, "in2", TRUE, 3);
+  /* A 1 ms spike and, 10 ms later, one of 1.9 ms: both shorter than the
+   * glitch filter, and back to the reported level, so no events... */
+  t0 = oi_gpio_now () - 50 * MS;
+  {
+    const OiGpioEdge edges[] = {
+      {27, TRUE, t0}, {27, FALSE, t0 + 1 * MS},
+      {27, TRUE, t0 + 10 * MS}, {27, FALSE, t0 + 11 * MS + 900 * US},
+    };
 
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+  /* ...so the next event is this press on another line. */
+  t1 = oi_gpio_now ();
+  oi_gpio_sim_chip_set_input_full (f.chip, 22, TRUE, t1);
+  expect_change (&f, "in2", TRUE, t1);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_release_in_mask)
+{
+  Fixture f = { 0, };
+  guint64 t0;
+
+  fixture_start (&f, "debounce=30 glitch-filter=2");
+  skip_initial (&f);
+
+  /* A 5 ms press, 10 ms ago: the press at once; the release when the mask
+   * ends, 30 ms after the press began, stamped then. */
+  t0 = oi_gpio_now () - 10 * MS;
+  {
+    const OiGpioEdge edges[] = {
+      {17, TRUE, t0}, {17, FALSE, t0 + 5 * MS},
+    };
+
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+  expect_change (&f, "bell", TRUE, t0);
+  expect_change (&f, "bell", FALSE, t0 + 30 * MS);
+  fail_unless (oi_gpio_now () >= t0 + 32 * MS);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_interleaved)
+{
+  Fixture f = { 0, };
+  const struct
+  {
+    const gchar *name;
+    gboolean active;
+    guint64 began;
+  } expected[] = {
+    {"bell", TRUE, 0}, {"in1", TRUE, 1500 * US}, {"in2", TRUE, 19 * MS},
+    {"bell", FALSE, 20 * MS}, {"in1", FALSE, 21 * MS + 500 * US},
+  };
+  GstClockTime last_pts = 0;
+  guint64 t0;
+
+  fixture_start (&f, "debounce=20 glitch-filter=2");
+  skip_initial (&f);
+
+  /* Three lines whose changes overlap: the bell bounces and is released
+   * inside its mask, in1 is pressed between the bell's first edge and its
+   * report and released inside its own mask, in2 is pressed just before
+   * the bell's mask ends. */
+  t0 = oi_gpio_now () - 100 * MS;
+  {
+    const OiGpioEdge edges[] = {
+      {17, TRUE, t0}, {17, FALSE, t0 + 500 * US}, {17, TRUE, t0 + 1 * MS},
+      {27, TRUE, t0 + 1500 * US}, {17, FALSE, t0 + 10 * MS},
+      {22, TRUE, t0 + 19 * MS}, {27, FALSE, t0 + 19 * MS + 500 * US},
+    };
+
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+
+  /* In the order the changes began, on every line. */
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++) {
+    GstClockTime pts = expect_change (&f, expected[i].name,
+        expected[i].active, t0 + expected[i].began);
+
+    fail_unless (GST_CLOCK_TIME_IS_VALID (pts));
+    fail_unless (pts >= last_pts, "PTS went back: %" GST_TIME_FORMAT
+        " < %" GST_TIME_FORMAT, GST_TIME_ARGS (pts), GST_TIME_ARGS (last_pts));
+    last_pts = pts;
+  }
   fixture_stop (&f);
 }
 
@@ -438,13 +595,16 @@ GST_START_TEST (test_properties_locked_while_open)
 {
   Fixture f = { 0, };
   g_autofree gchar *lines = NULL;
+  guint glitch_filter;
   GstElement *src;
 
   fixture_start (&f, NULL);
   src = f.h->element;
-  g_object_set (src, "lines", "bell=1", "chip", "sim:other", NULL);
-  g_object_get (src, "lines", &lines, NULL);
+  g_object_set (src, "lines", "bell=1", "chip", "sim:other",
+      "glitch-filter", 7, NULL);
+  g_object_get (src, "lines", &lines, "glitch-filter", &glitch_filter, NULL);
   fail_unless_equals_string (lines, LINES);
+  fail_unless_equals_int (glitch_filter, 2);
   fixture_stop (&f);
 }
 
@@ -493,12 +653,16 @@ GST_START_TEST (test_null_while_waiting)
   g_cond_init (&job.cond);
 
   gst_element_set_state (job.pipeline, GST_STATE_PLAYING);
-  /* After the three start-up states it waits on the fd; an edge with a
-   * 10 s debounce makes it wait on a timeout too. */
+  /* After the three start-up states it waits on the fd; a press, and its
+   * release inside the 10 s mask, make it wait on a timeout too (the end
+   * of the mask, when the release is reported). */
   for (guint i = 0; i < 3; i++)
     gst_message_unref (oi_test_pop_element_message (bus, "gpio-event", TRUE,
             OI_TEST_TIMEOUT));
   oi_gpio_sim_chip_set_input (chip, 17, TRUE);
+  gst_message_unref (oi_test_pop_element_message (bus, "gpio-event", TRUE,
+          OI_TEST_TIMEOUT));
+  oi_gpio_sim_chip_set_input (chip, 17, FALSE);
 
   thread = g_thread_new ("stop", stop_thread, &job);
   deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
@@ -527,7 +691,10 @@ gpiosrc_suite (void)
   tcase_add_test (tc, test_initial_state);
   tcase_add_test (tc, test_edges);
   tcase_add_test (tc, test_debounce_bounces);
+  tcase_add_test (tc, test_debounce_at_once);
   tcase_add_test (tc, test_debounce_glitch);
+  tcase_add_test (tc, test_debounce_release_in_mask);
+  tcase_add_test (tc, test_debounce_interleaved);
   tcase_add_test (tc, test_order_and_timestamps);
   tcase_add_test (tc, test_active_low);
   tcase_add_test (tc, test_edges_rising_only);

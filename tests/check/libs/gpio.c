@@ -97,31 +97,62 @@ check_report (GArray * reports, guint i, guint line, gboolean level,
   fail_unless_equals_uint64 (r->timestamp, timestamp);
 }
 
+#define US (G_GUINT64_CONSTANT (1000))
+
 GST_START_TEST (test_debounce_bounces)
 {
-  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (2, 20 * MS);
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (2, 20 * MS, 2 * MS);
   g_autoptr (GArray) early = NULL;
-  g_autoptr (GArray) reports = NULL;
+  g_autoptr (GArray) bouncing = NULL;
+  g_autoptr (GArray) press = NULL;
+  g_autoptr (GArray) later = NULL;
+  g_autoptr (GArray) release = NULL;
+  g_autoptr (GArray) rest = NULL;
 
   oi_gpio_debouncer_reset (d, 0, FALSE);
   oi_gpio_debouncer_reset (d, 1, FALSE);
   fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), G_MAXUINT64);
 
-  /* A press bouncing for 3 ms. */
+  /* A press bouncing for 8 ms (5 edges), read as it comes: the first edge
+   * is due a glitch filter after it, not after the bouncing. */
   oi_gpio_debouncer_push (d, 0, TRUE, 1000 * MS);
-  oi_gpio_debouncer_push (d, 0, FALSE, 1001 * MS);
-  oi_gpio_debouncer_push (d, 0, TRUE, 1002 * MS);
-  oi_gpio_debouncer_push (d, 0, FALSE, 1002 * MS + 500);
-  oi_gpio_debouncer_push (d, 0, TRUE, 1003 * MS);
-  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 1023 * MS);
-
-  /* Nothing before the window closes; one report, stamped when the contact
-   * settled, once it has. */
-  early = drain (d, 1023 * MS - 1);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 1002 * MS);
+  early = drain (d, 1001 * MS);
   fail_unless_equals_int (early->len, 0);
-  reports = drain (d, 1023 * MS);
-  fail_unless_equals_int (reports->len, 1);
-  check_report (reports, 0, 0, TRUE, 1003 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 1000 * MS + 400 * US);
+  oi_gpio_debouncer_push (d, 0, TRUE, 1000 * MS + 900 * US);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 1002 * MS);
+  bouncing = drain (d, 1002 * MS - 1);
+  fail_unless_equals_int (bouncing->len, 0);
+
+  /* One report, at once, stamped with the first edge. */
+  press = drain (d, 1002 * MS);
+  fail_unless_equals_int (press->len, 1);
+  check_report (press, 0, 0, TRUE, 1000 * MS);
+
+  /* The rest of the bouncing is masked: no report, and nothing to wake for
+   * while the line is at its reported level. */
+  oi_gpio_debouncer_push (d, 0, FALSE, 1003 * MS);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 1020 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 1008 * MS);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), G_MAXUINT64);
+  later = drain (d, 1050 * MS);
+  fail_unless_equals_int (later->len, 0);
+
+  /* The release bounces likewise, and gives one report. */
+  oi_gpio_debouncer_push (d, 0, FALSE, 1100 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 1100 * MS + 300 * US);
+  oi_gpio_debouncer_push (d, 0, FALSE, 1100 * MS + 600 * US);
+  oi_gpio_debouncer_push (d, 0, TRUE, 1101 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 1101 * MS + 500 * US);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 1102 * MS);
+  release = drain (d, 1102 * MS);
+  fail_unless_equals_int (release->len, 1);
+  check_report (release, 0, 0, FALSE, 1100 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 1104 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 1108 * MS);
+  rest = drain (d, 10000 * MS);
+  fail_unless_equals_int (rest->len, 0);
   fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), G_MAXUINT64);
 }
 
@@ -129,21 +160,173 @@ GST_END_TEST;
 
 GST_START_TEST (test_debounce_glitch)
 {
-  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (1, 20 * MS);
-  g_autoptr (GArray) reports = NULL;
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (1, 20 * MS, 2 * MS);
+  g_autoptr (GArray) spikes = NULL;
+  g_autoptr (GArray) dip = NULL;
 
+  /* Spikes shorter than the glitch filter, away from an idle line pulled
+   * up, are no events, one or several, read at once or late. */
   oi_gpio_debouncer_reset (d, 0, TRUE);
   oi_gpio_debouncer_push (d, 0, FALSE, 100 * MS);
-  oi_gpio_debouncer_push (d, 0, TRUE, 105 * MS);
-  reports = drain (d, 10000 * MS);
-  fail_unless_equals_int (reports->len, 0);
+  oi_gpio_debouncer_push (d, 0, TRUE, 101 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 200 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 200 * MS + 100 * US);
+  oi_gpio_debouncer_push (d, 0, FALSE, 200 * MS + 1500 * US);
+  oi_gpio_debouncer_push (d, 0, TRUE, 202 * MS - 1);
+  spikes = drain (d, 10000 * MS);
+  fail_unless_equals_int (spikes->len, 0);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), G_MAXUINT64);
+
+  /* A 5 ms dip is longer than the filter: a change, whose end (inside the
+   * mask) is reported when the mask ends. */
+  oi_gpio_debouncer_push (d, 0, FALSE, 10100 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 10105 * MS);
+  dip = drain (d, 20000 * MS);
+  fail_unless_equals_int (dip->len, 2);
+  check_report (dip, 0, 0, FALSE, 10100 * MS);
+  check_report (dip, 1, 0, TRUE, 10120 * MS);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_release_in_mask)
+{
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (1, 20 * MS, 2 * MS);
+  g_autoptr (GArray) press = NULL;
+  g_autoptr (GArray) early = NULL;
+  g_autoptr (GArray) release = NULL;
+  g_autoptr (GArray) back = NULL;
+
+  /* Pressed for 10 ms: the press at once, the release when the mask ends
+   * (stamped then) and a glitch filter later, so the last report is the
+   * line's real state. */
+  oi_gpio_debouncer_reset (d, 0, FALSE);
+  oi_gpio_debouncer_push (d, 0, TRUE, 100 * MS);
+  press = drain (d, 102 * MS);
+  fail_unless_equals_int (press->len, 1);
+  check_report (press, 0, 0, TRUE, 100 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 110 * MS);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (d), 120 * MS);
+  early = drain (d, 122 * MS - 1);
+  fail_unless_equals_int (early->len, 0);
+  release = drain (d, 122 * MS);
+  fail_unless_equals_int (release->len, 1);
+  check_report (release, 0, 0, FALSE, 120 * MS);
+
+  /* A release that bounces back before the mask ends is no release: the
+   * line is still pressed. */
+  oi_gpio_debouncer_push (d, 0, TRUE, 200 * MS);
+  oi_gpio_debouncer_push (d, 0, FALSE, 205 * MS);
+  oi_gpio_debouncer_push (d, 0, TRUE, 219 * MS);
+  back = drain (d, 1000 * MS);
+  fail_unless_equals_int (back->len, 1);
+  check_report (back, 0, 0, TRUE, 200 * MS);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  guint line;
+  gboolean level;
+  guint64 timestamp;
+} Edge;
+
+/* Runs @edges through a fresh debouncer, popping after each edge at its
+ * time (@read_late: only once at the end) and returns every report. */
+static GArray *
+run_edges (const Edge * edges, guint n_edges, guint n_lines, gboolean read_late)
+{
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (n_lines, 20 * MS,
+      2 * MS);
+  GArray *reports = g_array_new (FALSE, FALSE, sizeof (Report));
+  Report r;
+
+  for (guint i = 0; i < n_lines; i++)
+    oi_gpio_debouncer_reset (d, i, FALSE);
+  for (guint i = 0; i < n_edges; i++) {
+    oi_gpio_debouncer_push (d, edges[i].line, edges[i].level,
+        edges[i].timestamp);
+    while (!read_late && oi_gpio_debouncer_pop (d, edges[i].timestamp,
+            &r.line, &r.level, &r.timestamp))
+      g_array_append_val (reports, r);
+  }
+  while (oi_gpio_debouncer_pop (d, 10000 * MS, &r.line, &r.level,
+          &r.timestamp))
+    g_array_append_val (reports, r);
+  return reports;
+}
+
+GST_START_TEST (test_debounce_interleaved)
+{
+  /* Three lines, their changes overlapping: a bouncing press and a release
+   * inside its mask on line 0, a press between line 0's first edge and its
+   * report on line 1, a press on line 2 just before line 0's mask ends. */
+  const Edge edges[] = {
+    {0, TRUE, 100 * MS},
+    {0, FALSE, 100 * MS + 500 * US},
+    {0, TRUE, 101 * MS},
+    {1, TRUE, 101 * MS + 500 * US},
+    {0, FALSE, 110 * MS},
+    {2, TRUE, 119 * MS},
+    {1, FALSE, 119 * MS + 500 * US},
+  };
+
+  for (guint late = 0; late < 2; late++) {
+    g_autoptr (GArray) reports = run_edges (edges, G_N_ELEMENTS (edges), 3,
+        late);
+
+    /* In timestamp order, whenever they were read. */
+    fail_unless_equals_int (reports->len, 5);
+    check_report (reports, 0, 0, TRUE, 100 * MS);
+    check_report (reports, 1, 1, TRUE, 101 * MS + 500 * US);
+    check_report (reports, 2, 2, TRUE, 119 * MS);
+    check_report (reports, 3, 0, FALSE, 120 * MS);
+    check_report (reports, 4, 1, FALSE, 121 * MS + 500 * US);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_debounce_filter_settings)
+{
+  g_autoptr (OiGpioDebouncer) none = oi_gpio_debouncer_new (1, 20 * MS, 0);
+  g_autoptr (OiGpioDebouncer) short_mask = oi_gpio_debouncer_new (1, MS,
+      2 * MS);
+  g_autoptr (GArray) at_once = NULL;
+  g_autoptr (GArray) masked = NULL;
+  g_autoptr (GArray) reports = NULL;
+
+  /* No glitch filter: the first edge is reported at its own time, and the
+   * mask still holds the bounces. */
+  oi_gpio_debouncer_reset (none, 0, FALSE);
+  oi_gpio_debouncer_push (none, 0, TRUE, 100 * MS);
+  fail_unless_equals_uint64 (oi_gpio_debouncer_next_deadline (none),
+      100 * MS);
+  at_once = drain (none, 100 * MS);
+  fail_unless_equals_int (at_once->len, 1);
+  check_report (at_once, 0, 0, TRUE, 100 * MS);
+  oi_gpio_debouncer_push (none, 0, FALSE, 100 * MS + 100 * US);
+  oi_gpio_debouncer_push (none, 0, TRUE, 101 * MS);
+  masked = drain (none, 1000 * MS);
+  fail_unless_equals_int (masked->len, 0);
+
+  /* A mask shorter than the filter ends at the report: the next change is
+   * the next edge's. */
+  oi_gpio_debouncer_reset (short_mask, 0, FALSE);
+  oi_gpio_debouncer_push (short_mask, 0, TRUE, 100 * MS);
+  oi_gpio_debouncer_push (short_mask, 0, FALSE, 103 * MS);
+  reports = drain (short_mask, 1000 * MS);
+  fail_unless_equals_int (reports->len, 2);
+  check_report (reports, 0, 0, TRUE, 100 * MS);
+  check_report (reports, 1, 0, FALSE, 103 * MS);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_debounce_read_late)
 {
-  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (3, 10 * MS);
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (3, 10 * MS, 2 * MS);
   g_autoptr (GArray) reports = NULL;
 
   for (guint i = 0; i < 3; i++)
@@ -173,10 +356,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_debounce_zero)
 {
-  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (1, 0);
+  g_autoptr (OiGpioDebouncer) d = oi_gpio_debouncer_new (1, 0, 2 * MS);
   g_autoptr (GArray) reports = NULL;
 
-  /* With no window every change counts, even at the same timestamp. */
+  /* With no window every change counts, at once, even at the same
+   * timestamp: the glitch filter is not used either. */
   oi_gpio_debouncer_reset (d, 0, FALSE);
   oi_gpio_debouncer_push (d, 0, TRUE, 5 * MS);
   oi_gpio_debouncer_push (d, 0, FALSE, 5 * MS);
@@ -349,6 +533,51 @@ GST_START_TEST (test_sim_chip)
 
 GST_END_TEST;
 
+/* Which backend takes a chip: the simulated one its two forms, libgpiod
+ * (when built in) everything else, as before the backends were a table. */
+GST_START_TEST (test_backends)
+{
+  const gchar *const not_sim[] = {
+    "gpiochip0", "/dev/gpiochip0", "0", "pinctrl-bcm2711", "simx", "Sim",
+    "sim2:x", "",
+  };
+  const guint offsets[] = { 1 };
+  OiGpioLineConfig config = {
+    .direction = OI_GPIO_DIRECTION_INPUT,
+    .n_lines = 1,
+    .offsets = offsets,
+    .consumer = "test",
+  };
+  const gchar *gpiod = oi_gpio_backend_for_chip ("gpiochip0");
+  g_autoptr (GError) error = NULL;
+
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim"), "sim");
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim:door"), "sim");
+  fail_unless_equals_string (oi_gpio_backend_for_chip ("sim:"), "sim");
+  fail_unless (gpiod == NULL || g_str_equal (gpiod, "libgpiod"), "%s", gpiod);
+  for (guint i = 0; i < G_N_ELEMENTS (not_sim); i++) {
+    fail_if (oi_gpio_chip_is_simulated (not_sim[i]), "%s", not_sim[i]);
+    fail_unless (g_strcmp0 (oi_gpio_backend_for_chip (not_sim[i]), gpiod) == 0,
+        "\"%s\" goes to %s", not_sim[i],
+        oi_gpio_backend_for_chip (not_sim[i]));
+  }
+
+  /* A chip no backend claims (only in a build without libgpiod) is not
+   * found, and the message says what there is; with libgpiod, libgpiod
+   * looks for it and does not find it. */
+  fail_unless (oi_gpio_request_lines ("/dev/gpiochip-that-is-not-there",
+          &config, &error) == NULL);
+  fail_unless (g_error_matches (error, OI_GPIO_ERROR,
+          OI_GPIO_ERROR_CHIP_NOT_FOUND), "%s", error->message);
+  fail_unless (strstr (error->message, "/dev/gpiochip-that-is-not-there"));
+  if (gpiod == NULL)
+    fail_unless (strstr (error->message, "built without libgpiod, only "
+            "simulated chips (\"sim\", \"sim:NAME\") are available"),
+        "%s", error->message);
+}
+
+GST_END_TEST;
+
 static Suite *
 gpio_suite (void)
 {
@@ -359,10 +588,14 @@ gpio_suite (void)
   tcase_add_test (tc, test_line_map);
   tcase_add_test (tc, test_debounce_bounces);
   tcase_add_test (tc, test_debounce_glitch);
+  tcase_add_test (tc, test_debounce_release_in_mask);
+  tcase_add_test (tc, test_debounce_interleaved);
+  tcase_add_test (tc, test_debounce_filter_settings);
   tcase_add_test (tc, test_debounce_read_late);
   tcase_add_test (tc, test_debounce_zero);
   tcase_add_test (tc, test_relay_command);
   tcase_add_test (tc, test_sim_chip);
+  tcase_add_test (tc, test_backends);
   return s;
 }
 
