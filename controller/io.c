@@ -3,15 +3,15 @@
  * driving the relays, both always running, whatever the calls do. The
  * elements own the GPIO and the relay safety (off at start, stop, EOS and
  * error; pulses end by themselves); this adds the state the interior sees,
- * the relay policy, the audit trail and a restart with backoff. */
+ * the relay policy, the audit trail and a restart with backoff. A command
+ * arrives here already parsed (calls.c, by wspio's one rule set) and goes
+ * to relaysink as values through its "command" signal: no text again. */
 
 #include "intercomd.h"
 
-#include <gst/app/gstappsrc.h>
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "oigpio-sim.h"
 
@@ -31,7 +31,7 @@ struct _OiIo
   gchar *audit_path;
 
   GstElement *pipeline;
-  GstElement *commands;         /* appsrc -> relaysink */
+  GstElement *relaysink;        /* takes commands by its "command" signal */
   guint bus_watch;
   guint restart_id;
   guint backoff;
@@ -95,24 +95,23 @@ oi_io_audit (OiIo * io, const gchar * format, ...)
   fclose (file);
 }
 
+/* Runs in this (the main) thread: relaysink writes the line before it
+ * returns, and posts its relay-state messages for bus_message() to audit. */
 static gboolean
-push_command (OiIo * io, const WspIoMessage * command)
+run_command (OiIo * io, const gchar * name, WspIoRelayAction action,
+    guint duration)
 {
-  g_autofree gchar *text = wsp_io_message_serialize (command);
-  gsize len;
+  gboolean done = FALSE;
 
-  if (text == NULL || io->commands == NULL)
-    return FALSE;
-  len = strlen (text);
-  return gst_app_src_push_buffer (GST_APP_SRC (io->commands),
-      gst_buffer_new_wrapped (g_steal_pointer (&text), len)) == GST_FLOW_OK;
+  g_signal_emit_by_name (io->relaysink, "command", name, action, duration,
+      &done);
+  return done;
 }
 
 gboolean
 oi_io_relay_command (OiIo * io, const WspIoMessage * command,
     const gchar * who, guint call_id, guint * code, gchar ** description)
 {
-  g_autoptr (WspIoMessage) capped = NULL;
   const gchar *action;
   guint duration;
 
@@ -137,11 +136,17 @@ oi_io_relay_command (OiIo * io, const WspIoMessage * command,
       duration = io->door_pulse;
     duration = MIN (duration, io->max_pulse);
   }
-  capped = wsp_io_message_new_relay_command (command->command.name,
-      command->command.action, duration);
-  if (!push_command (io, capped)) {
+  if (io->relaysink == NULL) {
     *code = WSP_IO_ERROR_INTERNAL;
     *description = g_strdup ("the relays are not running");
+    goto refused;
+  }
+  /* relaysink checks the command by the same rules, then drives the line;
+   * FALSE: refused or a line failed (its ERROR restarts the pipeline). */
+  if (!run_command (io, command->command.name, command->command.action,
+          duration)) {
+    *code = WSP_IO_ERROR_INTERNAL;
+    *description = g_strdup ("the relay could not be driven");
     goto refused;
   }
   oi_io_audit (io, "peer=%s call=%u relay=%s action=%s duration=%u "
@@ -255,7 +260,7 @@ stop_pipeline (OiIo * io)
   gst_element_set_state (io->pipeline, GST_STATE_NULL);
   g_source_remove (io->bus_watch);
   io->bus_watch = 0;
-  gst_clear_object (&io->commands);
+  gst_clear_object (&io->relaysink);
   gst_clear_object (&io->pipeline);
 }
 
@@ -300,35 +305,30 @@ static gboolean
 start_pipeline (OiIo * io, GError ** error)
 {
   g_autoptr (GstElement) pipeline = gst_pipeline_new ("io");
-  GstElement *src, *sink, *appsrc, *relays;
-  g_autoptr (GstCaps) caps =
-      gst_caps_new_empty_simple ("application/x-intercom-io");
+  GstElement *src, *sink, *relays;
   g_autoptr (GstBus) bus = NULL;
 
   src = gst_element_factory_make ("gpiosrc", "inputs");
   sink = gst_element_factory_make ("fakesink", NULL);
-  appsrc = gst_element_factory_make ("appsrc", "commands");
   relays = gst_element_factory_make ("relaysink", "relays");
-  if (!src || !sink || !appsrc || !relays) {
+  if (!src || !sink || !relays) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-        "gpiosrc, relaysink, appsrc or fakesink is missing (the oigpio "
-        "plugin and gstreamer1.0-plugins-base)");
+        "gpiosrc, relaysink or fakesink is missing (the oigpio plugin and "
+        "GStreamer's core elements)");
     gst_clear_object (&src);
     gst_clear_object (&sink);
-    gst_clear_object (&appsrc);
     gst_clear_object (&relays);
     return FALSE;
   }
   g_object_set (src, "chip", io->chip, "lines", io->inputs_text,
       "active-low", io->active_low, "debounce", io->debounce, NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
-  g_object_set (appsrc, "is-live", TRUE, "format", GST_FORMAT_TIME,
-      "do-timestamp", TRUE, "caps", caps, NULL);
+  /* Its sink pad stays unlinked: commands come by signal. */
   g_object_set (relays, "chip", io->chip, "lines", io->relays_text,
       "active-low", io->active_low, "pulse-duration", io->door_pulse,
       "max-on-time", io->max_pulse, "sync", FALSE, "async", FALSE, NULL);
-  gst_bin_add_many (GST_BIN (pipeline), src, sink, appsrc, relays, NULL);
-  if (!gst_element_link (src, sink) || !gst_element_link (appsrc, relays)) {
+  gst_bin_add_many (GST_BIN (pipeline), src, sink, relays, NULL);
+  if (!gst_element_link (src, sink)) {
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "cannot link the IO pipeline");
     return FALSE;
@@ -337,7 +337,7 @@ start_pipeline (OiIo * io, GError ** error)
   bus = gst_element_get_bus (pipeline);
   io->bus_watch = gst_bus_add_watch (bus, bus_message, io);
   io->pipeline = g_steal_pointer (&pipeline);
-  io->commands = gst_object_ref (appsrc);
+  io->relaysink = gst_object_ref (relays);
   if (gst_element_set_state (io->pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     g_autoptr (GstMessage) msg = gst_bus_pop_filtered (bus,

@@ -5,7 +5,8 @@
  * @see_also: gpiosrc
  *
  * Drives the relay outputs of a door station (the mechanical bell, the door
- * opener) from command buffers, through libgpiod or a simulated chip.
+ * opener) from command buffers or the #GstRelaySink::command action signal,
+ * through libgpiod or a simulated chip.
  *
  * ## Commands
  *
@@ -20,9 +21,19 @@
  * ]|
  *
  * `action` is `pulse` (on, then off after `duration` ms or
- * #GstRelaySink:pulse-duration), `on` or `off`. Each command is taken or
- * refused on its own; a refused one (malformed, unknown relay, over 1 KiB)
- * posts a WARNING message and moves nothing; the pipeline keeps running.
+ * #GstRelaySink:pulse-duration), `on` or `off`. Each line is read by the io
+ * message parser of libopenintercom-wsp (`wspio.h`), the same code that
+ * reads the data channel, so both follow one rule set: strict JSON, unknown
+ * members refused, `duration` only with `pulse`, at most 1 KiB. Each command
+ * is taken or refused on its own; a refused one (malformed, not a relay
+ * command, unknown relay) posts a WARNING message and moves nothing; the
+ * pipeline keeps running.
+ *
+ * An application that has already parsed a command (intercomd does, to
+ * apply its policy first) gives it to the #GstRelaySink::command signal
+ * instead, as values: no text is written and parsed again. A command by
+ * signal is checked by the same rules and runs through the same code as a
+ * buffer's, with the same safety and the same messages.
  *
  * ## Safety
  *
@@ -51,6 +62,15 @@
  * ]| Reads relay commands typed on standard input and drives two relays of
  * the simulated chip; the bus messages show each relay switching and a pulse
  * ending by itself.
+ *
+ * ## From an application
+ * |[
+ * gboolean done;
+ *
+ * g_signal_emit_by_name (relaysink, "command", "door",
+ *     WSP_IO_RELAY_ACTION_PULSE, 1500, &done);
+ * ]| The sink pad may stay unlinked: the element then takes commands only
+ * by signal.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -60,6 +80,7 @@
 #include "gstrelaysink.h"
 #include "gstoigpioelements.h"
 #include "oigpio.h"
+#include "wspio.h"
 
 #include <string.h>
 
@@ -73,6 +94,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_relay_sink_debug);
 #define DEFAULT_MAX_ON_TIME 10000
 #define MAX_TIME_MS (24 * 3600 * 1000)
 #define MAX_BUFFER_SIZE (64 * 1024)
+
+enum
+{
+  SIGNAL_COMMAND,
+  LAST_SIGNAL,
+};
 
 enum
 {
@@ -117,11 +144,13 @@ struct _GstRelaySink
   guint max_on_time;
   gboolean open;
 
-  /* relay state, under relay_lock: render, events, timers and stop all
-   * switch relays, from different threads */
+  /* relay state, under relay_lock: render, the command signal, events,
+   * timers and stop all switch relays, from different threads. Never held
+   * with the object lock, nor while posting. */
   GMutex relay_lock;
   OiGpioLineMap *map;
   Relay *relays;
+  gboolean accepting;           /* commands run: started, not at EOS/flushing */
   gboolean run_active_low;
   GstClockTime run_max_on_time;
   GstClock *timer_clock;
@@ -132,6 +161,16 @@ typedef struct
   GstRelaySink *self;
   guint relay;
 } TimerData;
+
+/* What became of a command. */
+typedef enum
+{
+  COMMAND_DONE,
+  COMMAND_REFUSED,              /* moved nothing; a warning or log line says why */
+  COMMAND_FAILED,               /* a line did not write: all off, ERROR posted */
+} CommandResult;
+
+static guint signals[LAST_SIGNAL];
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
@@ -155,6 +194,8 @@ static gboolean gst_relay_sink_stop (GstBaseSink * bsink);
 static gboolean gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event);
 static GstFlowReturn gst_relay_sink_render (GstBaseSink * bsink,
     GstBuffer * buffer);
+static gboolean gst_relay_sink_command (GstRelaySink * self,
+    const gchar * name, WspIoRelayAction action, guint duration);
 
 static void
 gst_relay_sink_class_init (GstRelaySinkClass * klass)
@@ -200,13 +241,39 @@ gst_relay_sink_class_init (GstRelaySinkClass * klass)
           1, MAX_TIME_MS, DEFAULT_MAX_ON_TIME, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
+  /**
+   * GstRelaySink::command:
+   * @relaysink: the #GstRelaySink
+   * @name: the relay, a name from #GstRelaySink:lines
+   * @action: a #WspIoRelayAction: pulse, on or off
+   * @duration: for a pulse, how long (ms) it keeps the relay on; 0 for
+   *   #GstRelaySink:pulse-duration. Must be 0 for on and off.
+   *
+   * Runs one relay command, as a `relay` line of a buffer would: checked by
+   * the io rules (wsp_io_relay_command_validate()), capped by
+   * #GstRelaySink:max-on-time, announced by `relay-state` messages with
+   * reason `command`. It runs in the caller's thread and returns once the
+   * line is written (a pulse's end is timed as for a buffer). Commands are
+   * taken from start (READY to PAUSED) to stop, except after EOS until a
+   * flush.
+   *
+   * Returns: %TRUE if the command was carried out; %FALSE if it moved
+   * nothing: invalid or for an unknown relay (a WARNING message says why),
+   * or the element is not running (a log line); or if a line could not be
+   * written (every relay is then switched off and an ERROR posted).
+   */
+  signals[SIGNAL_COMMAND] = g_signal_new_class_handler ("command",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_relay_sink_command), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 3, G_TYPE_STRING, WSP_IO_TYPE_RELAY_ACTION, G_TYPE_UINT);
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
 
   gst_element_class_set_static_metadata (element_class,
       "Relay sink", "Sink/Hardware",
-      "Drives GPIO relay outputs from io `relay` commands (pulse, on, off), "
-      "with every relay off at start, stop, EOS, flush and error",
-      "Open Intercom developers");
+      "Drives GPIO relay outputs from io `relay` commands (pulse, on, off) "
+      "in buffers or by the \"command\" signal, with every relay off at "
+      "start, stop, EOS, flush and error", "Open Intercom developers");
 
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_relay_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_relay_sink_stop);
@@ -454,28 +521,25 @@ schedule_off_locked (GstRelaySink * self, guint index, GstClockTime when,
 }
 
 static gboolean
-execute_locked (GstRelaySink * self, guint index,
-    const OiRelayCommand * command, guint default_pulse, GArray * changes,
-    GError ** error)
+execute_locked (GstRelaySink * self, guint index, WspIoRelayAction action,
+    guint duration, GArray * changes, GError ** error)
 {
   Relay *relay = &self->relays[index];
   GstClockTime now, end, cap;
-  guint duration;
 
-  switch (command->action) {
-    case OI_RELAY_ACTION_OFF:
+  switch (action) {
+    case WSP_IO_RELAY_ACTION_OFF:
       return switch_relay_locked (self, index, FALSE, "command", changes,
           error);
-    case OI_RELAY_ACTION_ON:
+    case WSP_IO_RELAY_ACTION_ON:
       if (!switch_relay_locked (self, index, TRUE, "command", changes, error))
         return FALSE;
       schedule_off_locked (self, index, relay->on_since + self->run_max_on_time,
           "max-on-time");
       return TRUE;
-    case OI_RELAY_ACTION_PULSE:
+    case WSP_IO_RELAY_ACTION_PULSE:
       if (!switch_relay_locked (self, index, TRUE, "command", changes, error))
         return FALSE;
-      duration = command->duration ? command->duration : default_pulse;
       now = gst_clock_get_time (self->timer_clock);
       end = now + duration * GST_MSECOND;
       cap = relay->on_since + self->run_max_on_time;
@@ -488,36 +552,89 @@ execute_locked (GstRelaySink * self, guint index,
   g_return_val_if_reached (FALSE);
 }
 
-/* Runs one command line; FALSE only when the hardware failed. */
-static gboolean
-handle_command (GstRelaySink * self, const gchar * text, gsize len,
-    GError ** error)
+/* Runs one valid command, from a buffer (streaming thread) or the signal
+ * (the caller's thread). relay_lock keeps it apart from stop() freeing the
+ * relays and from the timers; the object lock is taken before it, never
+ * with it. */
+static CommandResult
+run_command (GstRelaySink * self, const gchar * name, WspIoRelayAction action,
+    guint duration)
 {
   g_autoptr (GArray) changes = g_array_new (FALSE, FALSE, sizeof (RelayChange));
-  g_autoptr (GError) parse_error = NULL;
-  OiRelayCommand command;
-  guint default_pulse;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *names = NULL;
   gint index;
   gboolean ok;
 
-  if (!oi_relay_command_parse (text, len, &command, &parse_error))
-    goto invalid;
-  index = oi_gpio_line_map_lookup (self->map, command.name);
-  if (index < 0)
-    goto unknown_relay;
-
-  GST_OBJECT_LOCK (self);
-  default_pulse = self->pulse_duration;
-  GST_OBJECT_UNLOCK (self);
+  if (duration == 0 && action == WSP_IO_RELAY_ACTION_PULSE) {
+    GST_OBJECT_LOCK (self);
+    duration = self->pulse_duration;
+    GST_OBJECT_UNLOCK (self);
+  }
 
   g_mutex_lock (&self->relay_lock);
-  ok = execute_locked (self, index, &command, default_pulse, changes, error);
+  if (self->relays == NULL || !self->accepting) {
+    g_mutex_unlock (&self->relay_lock);
+    goto not_running;
+  }
+  index = oi_gpio_line_map_lookup (self->map, name);
+  if (index < 0) {
+    names = g_strjoinv (", ", self->map->names);
+    g_mutex_unlock (&self->relay_lock);
+    goto unknown_relay;
+  }
+  ok = execute_locked (self, index, action, duration, changes, &error);
   if (!ok)
     all_off_locked (self, "error", changes, NULL);
   g_mutex_unlock (&self->relay_lock);
 
   post_changes (self, changes);
-  return ok;
+  if (!ok)
+    goto write_failed;
+  return COMMAND_DONE;
+
+  /* ERRORS */
+not_running:
+  {
+    GST_WARNING_OBJECT (self, "relay %s %s refused: the relays are not "
+        "running (not started, at EOS or flushing)", name,
+        wsp_io_relay_action_to_string (action));
+    return COMMAND_REFUSED;
+  }
+unknown_relay:
+  {
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("Unknown relay \"%s\", command ignored (the relays are %s).",
+            name, names), (NULL));
+    return COMMAND_REFUSED;
+  }
+write_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Cannot switch a relay; every relay was switched off."),
+        ("%s", error->message));
+    return COMMAND_FAILED;
+  }
+}
+
+/* One line of a buffer, through the io parser; FALSE only when the
+ * hardware failed. */
+static gboolean
+handle_line (GstRelaySink * self, const gchar * text, gsize len)
+{
+  g_autoptr (WspIoMessage) message = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!wsp_io_message_parse (text, len, &message, &error))
+    goto invalid;
+  if (message->type != WSP_IO_MESSAGE_RELAY_COMMAND) {
+    g_set_error (&error, WSP_ERROR, WSP_ERROR_BAD_CONTENT, "a \"%s\" "
+        "message is not a relay command",
+        wsp_io_message_type_to_keyword (message->type));
+    goto invalid;
+  }
+  return run_command (self, message->command.name, message->command.action,
+      message->command.duration) != COMMAND_FAILED;
 
   /* ERRORS */
 invalid:
@@ -528,18 +645,33 @@ invalid:
     g_autofree gchar *shown = g_strescape (start, NULL);
 
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("Invalid relay command, ignored: %s.", parse_error->message),
+        ("Invalid relay command, ignored: %s.", error->message),
         ("command: %s", shown));
     return TRUE;
   }
-unknown_relay:
-  {
-    g_autofree gchar *names = g_strjoinv (", ", self->map->names);
+}
 
-    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-        ("Unknown relay \"%s\", command ignored (the relays are %s).",
-            command.name, names), (NULL));
-    return TRUE;
+/* The "command" signal, in the caller's thread. */
+static gboolean
+gst_relay_sink_command (GstRelaySink * self, const gchar * name,
+    WspIoRelayAction action, guint duration)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!wsp_io_relay_command_validate (name, action, duration, &error))
+    goto invalid;
+  return run_command (self, name, action, duration) == COMMAND_DONE;
+
+  /* ERRORS */
+invalid:
+  {
+    g_autofree gchar *shown = name ? g_strescape (name, NULL) : NULL;
+
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Invalid relay command, ignored: %s.", error->message),
+        ("command signal: name \"%s\", action %d, duration %u",
+            GST_STR_NULL (shown), (gint) action, duration));
+    return FALSE;
   }
 }
 
@@ -613,6 +745,7 @@ gst_relay_sink_start (GstBaseSink * bsink)
   self->relays = relays;
   self->run_active_low = active_low;
   self->run_max_on_time = max_on_time * GST_MSECOND;
+  self->accepting = TRUE;
   /* Write "off" once more through the normal path: it is what the
    * application sees as the start state. */
   if (!all_off_locked (self, "start", changes, &error)) {
@@ -681,6 +814,7 @@ gst_relay_sink_stop (GstBaseSink * bsink)
 
   /* A timer that fires from here on finds no relays and does nothing. */
   g_mutex_lock (&self->relay_lock);
+  self->accepting = FALSE;
   ok = all_off_locked (self, "stop", changes, &error);
   relays = g_steal_pointer (&self->relays);
   map = g_steal_pointer (&self->map);
@@ -710,10 +844,18 @@ gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event)
     case GST_EVENT_FLUSH_START:
       reason = "flush";
       break;
+    case GST_EVENT_FLUSH_STOP:
+      /* The stream goes on: commands by signal run again. */
+      g_mutex_lock (&self->relay_lock);
+      self->accepting = self->relays != NULL;
+      g_mutex_unlock (&self->relay_lock);
+      break;
     default:
       break;
   }
 
+  /* EOS and a flush end what the stream asked for, and a command by signal
+   * must not switch a relay back on behind them. */
   if (reason != NULL) {
     g_autoptr (GArray) changes =
         g_array_new (FALSE, FALSE, sizeof (RelayChange));
@@ -721,6 +863,7 @@ gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event)
     gboolean ok;
 
     g_mutex_lock (&self->relay_lock);
+    self->accepting = FALSE;
     ok = all_off_locked (self, reason, changes, &error);
     g_mutex_unlock (&self->relay_lock);
 
@@ -737,7 +880,6 @@ static GstFlowReturn
 gst_relay_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstRelaySink *self = GST_RELAY_SINK (bsink);
-  g_autoptr (GError) error = NULL;
   GstMapInfo info;
   const gchar *p, *end;
   gboolean ok = TRUE;
@@ -760,14 +902,13 @@ gst_relay_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     while (line_end > q && g_ascii_isspace (line_end[-1]))
       line_end--;
     if (line_end > q)
-      ok = handle_command (self, q, line_end - q, &error);
+      ok = handle_line (self, q, line_end - q);
     p = eol ? eol + 1 : end;
   }
   gst_buffer_unmap (buffer, &info);
 
-  if (!ok)
-    goto write_failed;
-  return GST_FLOW_OK;
+  /* run_command() posted the error. */
+  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
 
   /* ERRORS */
 map_failed:
@@ -779,9 +920,4 @@ too_big:
       ("%" G_GSIZE_FORMAT " bytes, at most %d", info.size, MAX_BUFFER_SIZE));
   gst_buffer_unmap (buffer, &info);
   return GST_FLOW_OK;
-write_failed:
-  GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-      ("Cannot switch a relay; every relay was switched off."),
-      ("%s", error->message));
-  return GST_FLOW_ERROR;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target for the `io` data channel parser
- * (plugins/wsp/wspio.c), with the same invariants as fuzz-wsp.c, plus the
- * relay command limits that keep it in step with the GPIO plugin's own
- * parser. Any violation aborts, which libFuzzer reports as a crash. */
+/* libFuzzer target for the `io` message parser (plugins/wsp/lib/wspio.c):
+ * the one parser for relay commands, whether they come on the data channel
+ * (intercomd) or as a line of relaysink's text input. The same invariants
+ * as fuzz-wsp.c, plus the relay command limits, and that an accepted
+ * command also passes the check relaysink's "command" signal applies
+ * (wsp_io_relay_command_validate()). Any violation aborts, which libFuzzer
+ * reports as a crash. */
 
 #include "wspio.h"
 
@@ -37,6 +40,9 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
     fuzz_check (msg->command.duration == 0
         || msg->command.action == WSP_IO_RELAY_ACTION_PULSE,
         "duration without pulse");
+    fuzz_check (wsp_io_relay_command_validate (msg->command.name,
+            msg->command.action, msg->command.duration, NULL),
+        "a parsed command fails the signal's check");
   }
 
   text = wsp_io_message_serialize (msg);

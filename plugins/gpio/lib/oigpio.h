@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open Intercom GPIO library: one small interface over libgpiod and a
  * simulated chip, plus the pieces every backend shares (line maps,
- * software debounce, the relay command vocabulary).
+ * software debounce).
  *
  * Backends deal only in physical levels; active-low inversion and debounce
  * happen above them, identically for every backend. */
@@ -133,29 +133,9 @@ guint64 oi_gpio_debouncer_next_deadline (OiGpioDebouncer * debouncer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OiGpioDebouncer, oi_gpio_debouncer_free)
 
-/* Relay commands: the `relay` message of the io data channel,
- * ["relay", {"name": "door", "action": "pulse", "duration": 500}],
- * with "action" one of "pulse" (optional "duration" in ms), "on", "off". */
-typedef enum
-{
-  OI_RELAY_ACTION_PULSE,
-  OI_RELAY_ACTION_ON,
-  OI_RELAY_ACTION_OFF,
-} OiRelayAction;
-
-#define OI_RELAY_COMMAND_MAX_SIZE 1024
+/* The longest line name (line maps). Relay commands themselves are io
+ * messages: relaysink reads them with libopenintercom-wsp (wspio.h). */
 #define OI_RELAY_NAME_MAX_LEN 31
-
-typedef struct
-{
-  gchar name[OI_RELAY_NAME_MAX_LEN + 1];
-  OiRelayAction action;
-  guint duration;               /* ms; 0 = the sink's default */
-} OiRelayCommand;
-
-gboolean oi_relay_command_parse (const gchar * text, gsize len,
-    OiRelayCommand * command, GError ** error);
-const gchar *oi_relay_action_to_string (OiRelayAction action);
 
 /* Now, in ns on CLOCK_MONOTONIC: the clock of edge timestamps. */
 guint64 oi_gpio_now (void);

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `io` data channel messages: strict parsing, validation and canonical
- * serialisation. The formats and limits are documented in wspio.h. */
+ * serialisation. The formats and limits are documented in wspio.h; the
+ * transports (the data channel, `relaysink`'s text input) are left to their
+ * users. */
 
 #include "wspio.h"
 #include "wspframe-private.h"
 
 #include <string.h>
 
-static const gchar *const relay_actions[] = {
-  [WSP_IO_RELAY_ACTION_PULSE] = "pulse",
-  [WSP_IO_RELAY_ACTION_ON] = "on",
-  [WSP_IO_RELAY_ACTION_OFF] = "off",
+/* The wire's words are the GEnum's nicks: one table for both. */
+static const GEnumValue relay_actions[] = {
+  {WSP_IO_RELAY_ACTION_PULSE, "WSP_IO_RELAY_ACTION_PULSE", "pulse"},
+  {WSP_IO_RELAY_ACTION_ON, "WSP_IO_RELAY_ACTION_ON", "on"},
+  {WSP_IO_RELAY_ACTION_OFF, "WSP_IO_RELAY_ACTION_OFF", "off"},
+  {0, NULL, NULL},
 };
+
+#define N_RELAY_ACTIONS (G_N_ELEMENTS (relay_actions) - 1)
 
 static const gchar *const keywords[] = {
   [WSP_IO_MESSAGE_STATE] = "state",
@@ -21,19 +27,32 @@ static const gchar *const keywords[] = {
   [WSP_IO_MESSAGE_RELAY_COMMAND] = "relay",
 };
 
+GType
+wsp_io_relay_action_get_type (void)
+{
+  static gsize type = 0;
+
+  if (g_once_init_enter (&type)) {
+    GType id = g_enum_register_static ("WspIoRelayAction", relay_actions);
+
+    g_once_init_leave (&type, id);
+  }
+  return type;
+}
+
 const gchar *
 wsp_io_relay_action_to_string (WspIoRelayAction action)
 {
-  g_return_val_if_fail ((guint) action < G_N_ELEMENTS (relay_actions), NULL);
+  g_return_val_if_fail ((guint) action < N_RELAY_ACTIONS, NULL);
 
-  return relay_actions[action];
+  return relay_actions[action].value_nick;
 }
 
 static gboolean
 relay_action_from_string (const gchar * text, WspIoRelayAction * action)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (relay_actions); i++) {
-    if (g_str_equal (text, relay_actions[i])) {
+  for (guint i = 0; i < N_RELAY_ACTIONS; i++) {
+    if (g_str_equal (text, relay_actions[i].value_nick)) {
       *action = (WspIoRelayAction) i;
       return TRUE;
     }
@@ -293,21 +312,24 @@ validate_lines (GArray * lines, const gchar * what, GError ** error)
   return TRUE;
 }
 
-static gboolean
-validate_command (const WspIoMessage * msg, GError ** error)
+gboolean
+wsp_io_relay_command_validate (const gchar * name, WspIoRelayAction action,
+    guint duration, GError ** error)
 {
-  if (!validate_name (msg->command.name, "relay command", error))
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!validate_name (name, "relay command", error))
     return FALSE;
-  if ((guint) msg->command.action >= G_N_ELEMENTS (relay_actions))
+  if ((guint) action >= N_RELAY_ACTIONS)
     return wsp_set_error (error, WSP_ERROR_BAD_CONTENT, "unknown relay "
-        "action %d", (gint) msg->command.action);
-  if (msg->command.duration != 0) {
-    if (msg->command.action != WSP_IO_RELAY_ACTION_PULSE)
+        "action %d", (gint) action);
+  if (duration != 0) {
+    if (action != WSP_IO_RELAY_ACTION_PULSE)
       return wsp_set_error (error, WSP_ERROR_BAD_CONTENT, "\"duration\" is "
           "only valid with \"pulse\"");
-    if (msg->command.duration > G_MAXINT32)
+    if (duration > G_MAXINT32)
       return wsp_set_error (error, WSP_ERROR_BAD_CONTENT, "\"duration\" %u "
-          "ms is out of range", msg->command.duration);
+          "ms is out of range", duration);
   }
   return TRUE;
 }
@@ -341,7 +363,8 @@ wsp_io_message_validate (const WspIoMessage * msg, GError ** error)
       return wsp_check_text (msg->error.description, "error description",
           WSP_IO_ERROR_DESCRIPTION_MAX_LEN, WSP_TEXT_LINE, error);
     case WSP_IO_MESSAGE_RELAY_COMMAND:
-      return validate_command (msg, error);
+      return wsp_io_relay_command_validate (msg->command.name,
+          msg->command.action, msg->command.duration, error);
   }
   return wsp_set_error (error, WSP_ERROR_UNKNOWN_KEYWORD, "unknown io "
       "message type %d", (gint) msg->type);
@@ -410,8 +433,8 @@ parse_error (JsonObject * content, WspIoMessage * msg, GError ** error)
   return TRUE;
 }
 
-/* Mirrors oi_relay_command_parse() in plugins/gpio/oirelaycommand.c, rule
- * for rule: see wspio.h. */
+/* The relay command rules of wspio.h: what no value check can see (members
+ * and JSON types) here, the values in wsp_io_relay_command_validate(). */
 static gboolean
 parse_command (JsonObject * content, WspIoMessage * msg, GError ** error)
 {
@@ -596,7 +619,7 @@ wsp_io_message_serialize (const WspIoMessage * msg)
       json_builder_add_string_value (builder, msg->command.name);
       json_builder_set_member_name (builder, "action");
       json_builder_add_string_value (builder,
-          relay_actions[msg->command.action]);
+          relay_actions[msg->command.action].value_nick);
       if (msg->command.duration != 0) {
         json_builder_set_member_name (builder, "duration");
         json_builder_add_int_value (builder, msg->command.duration);

@@ -27,13 +27,15 @@
  * milliseconds since the Unix epoch, 0 to #WSP_IO_TIME_MAX. `state` lists
  * at most #WSP_IO_MAX_LINES inputs and as many relays; either may be empty.
  *
- * Relay commands follow exactly the rules of the GPIO plugin's own parser
- * (oi_relay_command_parse()), so whatever passes here also passes there:
- * "duration" only with "pulse", 1 to G_MAXINT32 ms, never null; at most
- * #WSP_IO_COMMAND_MAX_SIZE bytes; and unknown members are refused, because
- * a command moves a door opener and a field we don't understand may have
- * been meant to change what it does. Events are information: unknown
- * members there are ignored, as in WSP.
+ * This is the one rule set for relay commands: the controller parses the
+ * data channel's messages here, and `relaysink` parses its own text input
+ * here too (one command per line) and checks a command given to its
+ * "command" signal with wsp_io_relay_command_validate(), the function the
+ * parser ends with. The rules: "duration" only with "pulse", 1 to
+ * G_MAXINT32 ms, never null; at most #WSP_IO_COMMAND_MAX_SIZE bytes; and
+ * unknown members are refused, because a command moves a door opener and a
+ * field we don't understand may have been meant to change what it does.
+ * Events are information: unknown members there are ignored, as in WSP.
  *
  * The `error` code is the same numbering as `bye` codes; a parse failure
  * maps to 400 through wsp_error_to_bye_code(). #WspIoErrorCode names the
@@ -44,17 +46,19 @@
 
 #include "wspprotocol.h"
 
+#include <glib-object.h>
+
 G_BEGIN_DECLS
 
 /** WSP_IO_MESSAGE_MAX_SIZE: the largest `io` message, in bytes of JSON text. */
 #define WSP_IO_MESSAGE_MAX_SIZE (8 * 1024)
-/** WSP_IO_COMMAND_MAX_SIZE: the largest relay command (the GPIO plugin's limit). */
+/** WSP_IO_COMMAND_MAX_SIZE: the largest relay command, in bytes of JSON text. */
 #define WSP_IO_COMMAND_MAX_SIZE 1024
 /**
  * WSP_IO_MAX_DEPTH:
  *
- * The deepest nesting accepted: `state` needs 3, and the GPIO plugin's
- * relay command parser allows 3.
+ * The deepest nesting accepted: `state` needs 3, a relay command 2 (3 with
+ * options).
  */
 #define WSP_IO_MAX_DEPTH 3
 /** WSP_IO_NAME_MAX_LEN: the longest input or relay name. */
@@ -97,12 +101,24 @@ typedef enum
   WSP_IO_MESSAGE_RELAY_COMMAND,
 } WspIoMessageType;
 
+/**
+ * WspIoRelayAction:
+ * @WSP_IO_RELAY_ACTION_PULSE: on, then off after a duration
+ * @WSP_IO_RELAY_ACTION_ON: on (until "off", or a cap the driver applies)
+ * @WSP_IO_RELAY_ACTION_OFF: off
+ *
+ * What a relay command asks. Registered as a GEnum (the nicks are the
+ * wire's words) so that `relaysink`'s "command" signal can take it.
+ */
 typedef enum
 {
   WSP_IO_RELAY_ACTION_PULSE,
   WSP_IO_RELAY_ACTION_ON,
   WSP_IO_RELAY_ACTION_OFF,
 } WspIoRelayAction;
+
+#define WSP_IO_TYPE_RELAY_ACTION (wsp_io_relay_action_get_type ())
+GType wsp_io_relay_action_get_type (void);
 
 const gchar *wsp_io_relay_action_to_string (WspIoRelayAction action);
 /* The keyword of @type ("relay" for both relay types). */
@@ -177,6 +193,13 @@ void wsp_io_message_free (WspIoMessage * msg);
 gboolean wsp_io_message_equal (const WspIoMessage * a,
     const WspIoMessage * b);
 gboolean wsp_io_message_validate (const WspIoMessage * msg, GError ** error);
+
+/* The relay command rules on their own, for a command that arrives as
+ * values rather than text (`relaysink`'s "command" signal): @name a valid
+ * name, @action known, @duration 0 or, with a pulse only, 1 to G_MAXINT32
+ * ms. wsp_io_message_validate() applies exactly this to a command. */
+gboolean wsp_io_relay_command_validate (const gchar * name,
+    WspIoRelayAction action, guint duration, GError ** error);
 
 /* As wsp_message_parse() and wsp_message_serialize(). */
 gboolean wsp_io_message_parse (const gchar * text, gsize len,

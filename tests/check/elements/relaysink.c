@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* relaysink on the simulated chip: relays off at start, stop, EOS, flush
  * and error; pulses that end by themselves; max-on-time; refused commands
- * that move nothing and keep the pipeline running. */
+ * that move nothing and keep the pipeline running; the "command" action
+ * signal under the same rules and safety, from other threads too. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
 #include "oitest.h"
 #include "oigpio.h"
+#include "wspio.h"
 
 #define BELL 5
 #define DOOR 6
@@ -518,6 +520,310 @@ GST_START_TEST (test_properties_locked_while_open)
 
 GST_END_TEST;
 
+/* ---- The "command" action signal ----------------------------------------- */
+
+static gboolean
+command (GstElement * sink, const gchar * name, gint action, guint duration)
+{
+  gboolean done = FALSE;
+
+  g_signal_emit_by_name (sink, "command", name, action, duration, &done);
+  return done;
+}
+
+/* Nothing on the bus now: a command by signal posts before it returns. */
+static void
+expect_no_relay_state (Fixture * f)
+{
+  g_autoptr (GstMessage) msg = gst_bus_pop_filtered (f->bus,
+      GST_MESSAGE_ELEMENT);
+
+  fail_unless (msg == NULL, "unexpected %" GST_PTR_FORMAT, msg);
+}
+
+GST_START_TEST (test_signal_pulse_on_off)
+{
+  Fixture f = { 0, };
+  OiOutputChange on, off;
+
+  fixture_start (&f, NULL);
+  expect_started (&f);
+
+  /* The line is written before the signal returns; the pulse then ends by
+   * itself, on time. */
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_PULSE, 150));
+  fail_unless (oi_gpio_sim_chip_get_level (f.chip, DOOR));
+  on = expect_output (&f, DOOR, TRUE);
+  expect_relay_state (&f, "door", TRUE, "command");
+  off = expect_output (&f, DOOR, FALSE);
+  expect_relay_state (&f, "door", FALSE, "pulse-end");
+  fail_unless (off.timestamp - on.timestamp >= 150 * GST_MSECOND,
+      "pulse lasted only %" G_GUINT64_FORMAT " ns",
+      off.timestamp - on.timestamp);
+  fail_unless (off.timestamp - on.timestamp < 2 * GST_SECOND);
+
+  /* Duration 0 is the element's pulse-duration. */
+  g_object_set (f.h->element, "pulse-duration", 50, NULL);
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_PULSE, 0));
+  on = expect_output (&f, DOOR, TRUE);
+  off = expect_output (&f, DOOR, FALSE);
+  fail_unless (off.timestamp - on.timestamp >= 50 * GST_MSECOND);
+  expect_relay_state (&f, "door", TRUE, "command");
+  expect_relay_state (&f, "door", FALSE, "pulse-end");
+
+  /* On, and off again. */
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  fail_unless (oi_gpio_sim_chip_get_level (f.chip, BELL));
+  expect_relay_state (&f, "bell", TRUE, "command");
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_OFF, 0));
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, BELL));
+  expect_relay_state (&f, "bell", FALSE, "command");
+  /* "off" for a relay that is off is done, and moves nothing. */
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_OFF, 0));
+  expect_no_relay_state (&f);
+
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (f.chip,
+          BELL), 2);
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (f.chip,
+          DOOR), 4);
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_refused_moves_nothing)
+{
+  Fixture f = { 0, };
+  const struct
+  {
+    const gchar *name;
+    gint action;
+    guint duration;
+    GQuark domain;
+    gint code;
+  } refused_commands[] = {
+    {"garage", WSP_IO_RELAY_ACTION_PULSE, 0, 0, GST_RESOURCE_ERROR_NOT_FOUND},
+    {"garage", WSP_IO_RELAY_ACTION_ON, 0, 0, GST_RESOURCE_ERROR_NOT_FOUND},
+    {NULL, WSP_IO_RELAY_ACTION_PULSE, 0, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"", WSP_IO_RELAY_ACTION_PULSE, 0, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"door/../bell", WSP_IO_RELAY_ACTION_ON, 0, 0,
+        GST_RESOURCE_ERROR_SETTINGS},
+    {"door", WSP_IO_RELAY_ACTION_ON, 500, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"door", WSP_IO_RELAY_ACTION_OFF, 1, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"door", 7, 0, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"door", -1, 0, 0, GST_RESOURCE_ERROR_SETTINGS},
+    {"door", WSP_IO_RELAY_ACTION_PULSE, (guint) G_MAXINT32 + 1, 0,
+        GST_RESOURCE_ERROR_SETTINGS},
+  };
+
+  fixture_start (&f, NULL);
+  expect_started (&f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused_commands); i++) {
+    g_autoptr (GstMessage) msg = NULL;
+    g_autoptr (GError) error = NULL;
+
+    fail_if (command (f.h->element, refused_commands[i].name,
+            refused_commands[i].action, refused_commands[i].duration),
+        "command %u was carried out", i);
+    msg = oi_test_pop_message (f.bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR
+        | GST_MESSAGE_ELEMENT, OI_TEST_TIMEOUT);
+    fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING,
+        "no warning for command %u", i);
+    gst_message_parse_warning (msg, &error, NULL);
+    fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
+            refused_commands[i].code), "command %u: %s", i, error->message);
+    expect_no_relay_state (&f);
+  }
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (f.chip,
+          BELL), 0);
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (f.chip,
+          DOOR), 0);
+
+  /* Still running: a good command works. */
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_PULSE, 50));
+  expect_relay_state (&f, "door", TRUE, "command");
+  expect_relay_state (&f, "door", FALSE, "pulse-end");
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_max_on_time)
+{
+  Fixture f = { 0, };
+  OiOutputChange on, off;
+
+  fixture_start (&f, "max-on-time=200");
+  expect_started (&f);
+
+  /* "on" by signal is cut at max-on-time... */
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  on = expect_output (&f, BELL, TRUE);
+  expect_relay_state (&f, "bell", TRUE, "command");
+  off = expect_output (&f, BELL, FALSE);
+  expect_relay_state (&f, "bell", FALSE, "max-on-time");
+  fail_unless (off.timestamp - on.timestamp >= 200 * GST_MSECOND);
+  fail_unless (off.timestamp - on.timestamp < 10 * GST_SECOND);
+
+  /* ...so is a longer pulse... */
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_PULSE,
+          60000));
+  on = expect_output (&f, DOOR, TRUE);
+  off = expect_output (&f, DOOR, FALSE);
+  expect_relay_state (&f, "door", TRUE, "command");
+  expect_relay_state (&f, "door", FALSE, "max-on-time");
+  fail_unless (off.timestamp - on.timestamp >= 200 * GST_MSECOND);
+  fail_unless (off.timestamp - on.timestamp < 10 * GST_SECOND);
+
+  /* ...and signals mixed with buffers do not extend a relay past it. */
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_PULSE, 150));
+  on = expect_output (&f, DOOR, TRUE);
+  push_text (&f, "[\"relay\", {\"name\": \"door\", \"action\": \"pulse\", "
+      "\"duration\": 150}]");
+  fail_unless (command (f.h->element, "door", WSP_IO_RELAY_ACTION_ON, 0));
+  off = expect_output (&f, DOOR, FALSE);
+  fail_unless (off.timestamp - on.timestamp >= 200 * GST_MSECOND);
+  fail_unless (off.timestamp - on.timestamp < 10 * GST_SECOND);
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_only_while_running)
+{
+  Fixture f = { 0, };
+  g_autoptr (OiGpioSimChip) chip = NULL;
+  g_autofree gchar *spec = NULL;
+  GstElement *idle;
+
+  /* Not started: refused, nothing requested. */
+  chip = oi_test_new_chip (&spec);
+  idle = gst_element_factory_make ("relaysink", NULL);
+  g_object_set (idle, "chip", spec, "lines", "bell=5,door=6", NULL);
+  fail_if (command (idle, "door", WSP_IO_RELAY_ACTION_PULSE, 0));
+  fail_unless (!oi_gpio_sim_chip_is_requested (chip, DOOR));
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (chip,
+          DOOR), 0);
+  gst_object_unref (idle);
+
+  /* After EOS, until a flush: refused, nothing moves. */
+  fixture_start (&f, NULL);
+  expect_started (&f);
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_eos ()));
+  fail_if (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, BELL));
+  expect_no_relay_state (&f);
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_flush_start ()));
+  fail_if (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_flush_stop (TRUE)));
+  fail_unless_equals_uint64 (oi_gpio_sim_chip_get_output_changes (f.chip,
+          BELL), 0);
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  expect_relay_state (&f, "bell", TRUE, "command");
+
+  /* Stopped: off, and refused again. */
+  gst_element_set_state (f.h->element, GST_STATE_NULL);
+  expect_relay_state (&f, "bell", FALSE, "stop");
+  fail_if (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, BELL));
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *sink;
+  gint stop;
+  gint done;                    /* commands carried out */
+} Commander;
+
+static gpointer
+commander_thread (gpointer data)
+{
+  Commander *c = data;
+  const gint actions[] = { WSP_IO_RELAY_ACTION_PULSE,
+    WSP_IO_RELAY_ACTION_ON, WSP_IO_RELAY_ACTION_OFF
+  };
+
+  for (guint i = 0; !g_atomic_int_get (&c->stop); i++) {
+    if (command (c->sink, i % 2 ? "bell" : "door", actions[i % 3],
+            actions[i % 3] == WSP_IO_RELAY_ACTION_PULSE ? 1 : 0))
+      g_atomic_int_inc (&c->done);
+  }
+  return NULL;
+}
+
+/* Waits until @c has carried out a command since @since. */
+static void
+wait_for_command (Commander * c, gint since)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+
+  while (g_atomic_int_get (&c->done) == since) {
+    fail_unless (g_get_monotonic_time () < deadline,
+        "no command carried out in 5 s");
+    g_thread_yield ();
+  }
+}
+
+/* Commands by signal from another thread while buffers render, pulses end
+ * on the clock thread and the element starts and stops: no deadlock (the
+ * test's timeout), no use after stop() (ASan), every relay off at the end. */
+GST_START_TEST (test_signal_threads)
+{
+  Fixture f = { 0, };
+  g_autoptr (OiGpioSimChip) chip = NULL;
+  g_autofree gchar *spec = NULL;
+  Commander c = { 0, };
+  GThread *thread;
+  GstElement *sink;
+
+  /* Against the render path. */
+  fixture_start (&f, "max-on-time=5");
+  c.sink = f.h->element;
+  thread = g_thread_new ("commander", commander_thread, &c);
+  for (guint i = 0; i < 200; i++) {
+    fail_unless_equals_int (push_text (&f, i % 2 ?
+            "[\"relay\", {\"name\": \"door\", \"action\": \"on\"}]" :
+            "[\"relay\", {\"name\": \"bell\", \"action\": \"pulse\", "
+            "\"duration\": 1}]"), GST_FLOW_OK);
+  }
+  wait_for_command (&c, 0);
+  g_atomic_int_set (&c.stop, 1);
+  g_thread_join (thread);
+  gst_element_set_state (f.h->element, GST_STATE_NULL);
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, BELL));
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, DOOR));
+  fixture_stop (&f);
+
+  /* Against start and stop. */
+  chip = oi_test_new_chip (&spec);
+  sink = gst_element_factory_make ("relaysink", NULL);
+  g_object_set (sink, "chip", spec, "lines", "bell=5,door=6",
+      "max-on-time", 5, NULL);
+  c.sink = sink;
+  c.stop = 0;
+  c.done = 0;
+  thread = g_thread_new ("commander", commander_thread, &c);
+  for (guint i = 0; i < 50; i++) {
+    fail_unless_equals_int (gst_element_set_state (sink, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_SUCCESS);
+    wait_for_command (&c, g_atomic_int_get (&c.done));
+    fail_unless_equals_int (gst_element_set_state (sink, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    fail_unless (!oi_gpio_sim_chip_get_level (chip, BELL));
+    fail_unless (!oi_gpio_sim_chip_get_level (chip, DOOR));
+    fail_unless (!oi_gpio_sim_chip_is_requested (chip, DOOR));
+  }
+  g_atomic_int_set (&c.stop, 1);
+  g_thread_join (thread);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
 static Suite *
 relaysink_suite (void)
 {
@@ -537,6 +843,11 @@ relaysink_suite (void)
   tcase_add_test (tc, test_refused_commands_move_nothing);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_properties_locked_while_open);
+  tcase_add_test (tc, test_signal_pulse_on_off);
+  tcase_add_test (tc, test_signal_refused_moves_nothing);
+  tcase_add_test (tc, test_signal_max_on_time);
+  tcase_add_test (tc, test_signal_only_while_running);
+  tcase_add_test (tc, test_signal_threads);
   return s;
 }
 

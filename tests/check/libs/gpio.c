@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libopenintercom-gpio: line maps, the software debouncer (on synthetic
- * timestamps, no clock involved), relay commands and the simulated chip. */
+ * timestamps, no clock involved) and the simulated chip. Relay commands
+ * are io messages: tests/check/libs/wsp/wspio.c. */
 #include <gst/check/gstcheck.h>
 
 #include "oitest.h"
@@ -374,61 +375,6 @@ GST_START_TEST (test_debounce_zero)
 
 GST_END_TEST;
 
-GST_START_TEST (test_relay_command)
-{
-  const struct
-  {
-    const gchar *text;
-    const gchar *name;
-    OiRelayAction action;
-    guint duration;
-  } good[] = {
-    {"[\"relay\",{\"name\":\"door\",\"action\":\"pulse\"}]", "door",
-        OI_RELAY_ACTION_PULSE, 0},
-    {" [ \"relay\" , { \"action\" : \"pulse\" , \"name\" : \"door\" , "
-          "\"duration\" : 2500 } ] ", "door", OI_RELAY_ACTION_PULSE, 2500},
-    {"[\"relay\",{\"name\":\"bell\",\"action\":\"on\"},{\"future\":1}]",
-        "bell", OI_RELAY_ACTION_ON, 0},
-    {"[\"relay\",{\"name\":\"x-1_Y\",\"action\":\"off\"}]", "x-1_Y",
-        OI_RELAY_ACTION_OFF, 0},
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
-    g_autoptr (GError) error = NULL;
-    OiRelayCommand command;
-
-    fail_unless (oi_relay_command_parse (good[i].text, strlen (good[i].text),
-            &command, &error), "%s: %s", good[i].text,
-        error ? error->message : "");
-    fail_unless_equals_string (command.name, good[i].name);
-    fail_unless_equals_int (command.action, good[i].action);
-    fail_unless_equals_int (command.duration, good[i].duration);
-  }
-
-  /* Malformed shapes are covered by the relaysink test, through the
-   * element; here the ones only the parser sees. */
-  {
-    g_autoptr (GError) error = NULL;
-    OiRelayCommand command;
-    const gchar text[] = "[\"relay\",{\"name\":\"door\",\"action\":\"on\"}]";
-
-    /* Length, not NUL, ends the text: a shorter length is a cut message. */
-    fail_if (oi_relay_command_parse (text, sizeof (text) - 3, &command,
-            &error));
-    fail_unless (g_error_matches (error, OI_GPIO_ERROR, OI_GPIO_ERROR_INVALID));
-  }
-  {
-    g_autoptr (GError) error = NULL;
-    OiRelayCommand command;
-    const gchar text[] = "[\"relay\",{\"name\":\"do\0r\",\"action\":\"on\"}]";
-
-    fail_if (oi_relay_command_parse (text, sizeof (text) - 1, &command,
-            &error));
-  }
-}
-
-GST_END_TEST;
-
 GST_START_TEST (test_sim_chip)
 {
   g_autofree gchar *spec = NULL;
@@ -593,7 +539,6 @@ gpio_suite (void)
   tcase_add_test (tc, test_debounce_filter_settings);
   tcase_add_test (tc, test_debounce_read_late);
   tcase_add_test (tc, test_debounce_zero);
-  tcase_add_test (tc, test_relay_command);
   tcase_add_test (tc, test_sim_chip);
   tcase_add_test (tc, test_backends);
   return s;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `io` data channel messages: every message round-trips through its
- * canonical text, relay commands follow the GPIO plugin's rules, and every
- * malformed shape is refused with the error wspio.h documents. */
+ * canonical text, relay commands follow their one rule set (the data
+ * channel's and relaysink's), and every malformed shape is refused with the
+ * error wspio.h documents. */
 
 #include <gst/check/gstcheck.h>
 
@@ -206,7 +207,118 @@ GST_START_TEST (test_names)
 
 GST_END_TEST;
 
-/* ---- Relay commands: the GPIO plugin's rules ------------------------------ */
+/* ---- Relay commands: the one rule set ------------------------------------- */
+
+/* What a data channel or a line of relaysink's input may look like. */
+GST_START_TEST (test_relay_command_parse)
+{
+  const struct
+  {
+    const gchar *text;
+    const gchar *name;
+    WspIoRelayAction action;
+    guint duration;
+  } good[] = {
+    {"[\"relay\",{\"name\":\"door\",\"action\":\"pulse\"}]", "door",
+        WSP_IO_RELAY_ACTION_PULSE, 0},
+    {" [ \"relay\" , { \"action\" : \"pulse\" , \"name\" : \"door\" , "
+          "\"duration\" : 2500 } ] ", "door", WSP_IO_RELAY_ACTION_PULSE, 2500},
+    {"[\"relay\",{\"name\":\"bell\",\"action\":\"on\"},{\"future\":1}]",
+        "bell", WSP_IO_RELAY_ACTION_ON, 0},
+    {"[\"relay\",{\"name\":\"x-1_Y\",\"action\":\"off\"}]", "x-1_Y",
+        WSP_IO_RELAY_ACTION_OFF, 0},
+    {"[\"relay\",{\"name\":\"door\",\"action\":\"pulse\","
+          "\"duration\":2147483647}]", "door", WSP_IO_RELAY_ACTION_PULSE,
+        G_MAXINT32},
+  };
+  const gchar cut[] = "[\"relay\",{\"name\":\"door\",\"action\":\"on\"}]";
+  const gchar nul[] = "[\"relay\",{\"name\":\"do\0r\",\"action\":\"on\"}]";
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autoptr (WspIoMessage) msg = parse_ok (good[i].text);
+
+    fail_unless_equals_int (msg->type, WSP_IO_MESSAGE_RELAY_COMMAND);
+    fail_unless_equals_string (msg->command.name, good[i].name);
+    fail_unless_equals_int (msg->command.action, good[i].action);
+    fail_unless_equals_int (msg->command.duration, good[i].duration);
+  }
+
+  /* Length, not NUL, ends the text: a shorter length is a cut message, and
+   * a NUL inside is no text. */
+  assert_refused_len (cut, sizeof (cut) - 3, WSP_ERROR_SYNTAX);
+  assert_refused_len (nul, sizeof (nul) - 1, WSP_ERROR_NOT_TEXT);
+}
+
+GST_END_TEST;
+
+static void assert_invalid (WspIoMessage * msg, WspError code);
+
+/* The rules for a command given as values (relaysink's "command" signal)
+ * are the parser's. */
+GST_START_TEST (test_relay_command_validate)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GEnumClass) actions = NULL;
+  const struct
+  {
+    const gchar *name;
+    gint action;
+    guint duration;
+  } bad[] = {
+    {NULL, WSP_IO_RELAY_ACTION_PULSE, 0},
+    {"", WSP_IO_RELAY_ACTION_PULSE, 0},
+    {"door!", WSP_IO_RELAY_ACTION_PULSE, 0},
+    {"01234567890123456789012345678901", WSP_IO_RELAY_ACTION_OFF, 0},
+    {"door", 3, 0},
+    {"door", -1, 0},
+    {"door", WSP_IO_RELAY_ACTION_ON, 500},
+    {"door", WSP_IO_RELAY_ACTION_OFF, 1},
+    {"door", WSP_IO_RELAY_ACTION_PULSE, (guint) G_MAXINT32 + 1},
+    {"door", WSP_IO_RELAY_ACTION_PULSE, G_MAXUINT},
+  };
+
+  fail_unless (wsp_io_relay_command_validate ("door",
+          WSP_IO_RELAY_ACTION_PULSE, 0, NULL));
+  fail_unless (wsp_io_relay_command_validate ("door",
+          WSP_IO_RELAY_ACTION_PULSE, G_MAXINT32, NULL));
+  fail_unless (wsp_io_relay_command_validate ("bell", WSP_IO_RELAY_ACTION_ON,
+          0, NULL));
+  fail_unless (wsp_io_relay_command_validate ("bell", WSP_IO_RELAY_ACTION_OFF,
+          0, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (WspIoMessage) msg = NULL;
+
+    g_clear_error (&error);
+    fail_if (wsp_io_relay_command_validate (bad[i].name,
+            (WspIoRelayAction) bad[i].action, bad[i].duration, &error),
+        "accepted case %u", i);
+    fail_unless (g_error_matches (error, WSP_ERROR, WSP_ERROR_BAD_CONTENT),
+        "case %u: %s", i, error ? error->message : "no error");
+    fail_unless_equals_int (wsp_error_to_bye_code (error),
+        WSP_IO_ERROR_BAD_REQUEST);
+    /* A message made of the same values is refused the same way. */
+    if (bad[i].name != NULL) {
+      msg = wsp_io_message_new_relay_command (bad[i].name,
+          (WspIoRelayAction) bad[i].action, bad[i].duration);
+      assert_invalid (g_steal_pointer (&msg), WSP_ERROR_BAD_CONTENT);
+    }
+  }
+
+  /* The GEnum (the signal's argument type) says the wire's words. */
+  actions = g_type_class_ref (WSP_IO_TYPE_RELAY_ACTION);
+  fail_unless_equals_int (actions->n_values, 3);
+  for (gint a = WSP_IO_RELAY_ACTION_PULSE; a <= WSP_IO_RELAY_ACTION_OFF; a++) {
+    GEnumValue *value = g_enum_get_value (actions, a);
+
+    fail_unless (value != NULL);
+    fail_unless_equals_string (value->value_nick,
+        wsp_io_relay_action_to_string ((WspIoRelayAction) a));
+  }
+  fail_unless_equals_string (g_type_name (WSP_IO_TYPE_RELAY_ACTION),
+      "WspIoRelayAction");
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_relay_command_rules)
 {
@@ -502,7 +614,9 @@ wspio_suite (void)
   tcase_add_test (tc_round_trip, test_relay_command_round_trip);
 
   suite_add_tcase (s, tc_content);
+  tcase_add_test (tc_content, test_relay_command_parse);
   tcase_add_test (tc_content, test_relay_command_rules);
+  tcase_add_test (tc_content, test_relay_command_validate);
   tcase_add_test (tc_content, test_event_bad_content);
   tcase_add_test (tc_content, test_state_bad_content);
   tcase_add_test (tc_content, test_error_bad_content);
