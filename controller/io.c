@@ -4,7 +4,7 @@
  * elements own the GPIO and the relay safety (off at start, stop, EOS and
  * error; pulses end by themselves); this adds the state the interior sees,
  * the relay policy, the audit trail and a restart with backoff. A command
- * arrives here already parsed (calls.c, by wspio's one rule set) and goes
+ * arrives here already parsed (peers.c, by wspio's one rule set) and goes
  * to relaysink as values through its "command" signal: no text again. */
 
 #include "intercomd.h"
