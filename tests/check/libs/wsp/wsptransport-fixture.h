@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The fixture of the WSP transport tests (wsptransport.c, wspframes.c,
+/* The fixture of the WSP transport tests (wsptransport.c, wsplimits.c,
  * wspclose.c): one end of a connection with what it saw, a real TLS
  * SoupServer on 127.0.0.1 with the WSP endpoint, a WspConnection client
  * and a raw libsoup client, all on the default main context and driven

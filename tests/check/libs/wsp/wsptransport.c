@@ -2,7 +2,7 @@
 /* Connecting over the WSP WebSocket transport, against a real TLS
  * SoupServer on 127.0.0.1, in this process: addresses to URIs, TLS pinning
  * and CA files, the client's options, the required subprotocol, the
- * bearer token. What comes in once connected: wspframes.c; closing and
+ * bearer token. What comes in once connected: wsplimits.c; closing and
  * the keepalive: wspclose.c; the fixture: wsptransport-fixture.h. Nothing
  * sleeps. */
 

@@ -454,9 +454,9 @@ GST_START_TEST (test_rate_limit)
 GST_END_TEST;
 
 static Suite *
-wspframes_suite (void)
+wsplimits_suite (void)
 {
-  Suite *s = suite_create ("wspframes");
+  Suite *s = suite_create ("wsplimits");
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
@@ -470,4 +470,4 @@ wspframes_suite (void)
   return s;
 }
 
-WSP_TEST_TLS_MAIN (wspframes)
+WSP_TEST_TLS_MAIN (wsplimits)
