@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The oigpio plugin: registers gpiosrc and relaysink. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The oiwsp plugin: registers wspsignaller. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif

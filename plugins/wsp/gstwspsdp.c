@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SDP reading for a wspsignaller (gstwspsdp.h): an m-line's direction and
+ * whether it was rejected, the payload type of a codec in an offer (H.264
+ * by its profile), and the caps to receive a stream with. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
