@@ -257,8 +257,9 @@ async function waitRegistered(ctx) {
 // ------------------------------------------------------------ the phases
 
 // Releases the simulated bell and waits until the station has seen it: a
-// press that follows the release within the debounce (20 ms) would be no
-// edge (the line never was stable released), and ring nobody.
+// press that followed the release inside its debounce mask (20 ms from the
+// release) would be reported only when the mask ends (docs/gpio.md), and
+// that wait would be counted in the ring figure.
 async function released(ctx, st) {
   await apiPost(ctx, st, 'sim/inputs/bell', { active: false });
   await poll(() => getState(ctx, st), (s) => s.inputs.bell === false,

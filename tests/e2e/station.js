@@ -312,7 +312,8 @@ export async function apiPost(ctx, station, path, body, expect = 204) {
 }
 
 // Press and release a simulated input; held until the station reports it
-// active (a shorter press is filtered by the debounce, as a real one).
+// active, and released until it reports it released (so the next press is
+// a new edge, not one inside this press's debounce mask).
 export async function press(ctx, station, input) {
   await apiPost(ctx, station, `sim/inputs/${input}`, { active: true });
   await poll(() => getState(ctx, station), (s) => s.inputs && s.inputs[input] === true,
