@@ -591,6 +591,7 @@ void
 oi_calls_set_config (OiCalls * self, const OiConfig * config)
 {
   self->config = config;
+  oi_media_warm_up (config);
 }
 
 void

@@ -323,8 +323,10 @@ rings_elsewhere (const OiConfig * c)
  * a start, and having it here would cost more idle RSS still. The TLS
  * client only when the bell rings another station: this station's own
  * users are reached in the process (4 MB of idle RSS, mostly the parsed
- * CA bundle). Figures and how they were taken: BENCHMARKS.md. Errors show
- * at the call. */
+ * CA bundle), once. Called at start and at each reload (a new encoder, a
+ * first ring target at another station); what is loaded already costs
+ * little. Figures and how they were taken: BENCHMARKS.md. Errors show at
+ * the call. */
 void
 oi_media_warm_up (const OiConfig * c)
 {
@@ -337,6 +339,7 @@ oi_media_warm_up (const OiConfig * c)
   g_autofree gchar *text = oi_calls_pipeline_text (c, &codec, NULL);
   GstElement *pipeline = text ? gst_parse_launch_full (text, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, NULL) : NULL;
+  static gboolean tls_warm = FALSE;
   GTlsBackend *backend;
   GTlsDatabase *database;
 
@@ -352,7 +355,8 @@ oi_media_warm_up (const OiConfig * c)
    * pins its peer, making the first ring's connection the slowest. (Each
    * connection still parses the bundle once more in glib-networking's own
    * set-up: docs/intercomd.md.) */
-  if (rings_elsewhere (c)) {
+  if (!tls_warm && rings_elsewhere (c)) {
+    tls_warm = TRUE;
     g_object_unref (soup_session_new ());
     backend = g_tls_backend_get_default ();
     g_type_ensure (g_tls_backend_get_client_connection_type (backend));

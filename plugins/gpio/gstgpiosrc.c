@@ -683,14 +683,22 @@ gst_gpio_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
   }
 
   for (;;) {
-    guint64 now = oi_gpio_now ();
-    guint64 deadline, timestamp;
+    guint64 horizon, now, deadline, timestamp;
     GstClockTime timeout;
     guint line;
     gboolean level;
     gint ret;
 
-    while (oi_gpio_debouncer_pop (self->debouncer, now, &line, &level,
+    /* Decide only up to a moment whose edges have all been read: the time
+     * first, then the read (which never blocks). The other way round, an
+     * edge stamped between the read and the decision (while the last
+     * buffer was pushed, or the thread was preempted) would be missed, and
+     * a spike's second edge among them would make the spike a press. */
+    horizon = oi_gpio_now ();
+    if (!read_edges (self, &error))
+      goto read_error;
+
+    while (oi_gpio_debouncer_pop (self->debouncer, horizon, &line, &level,
             &timestamp)) {
       if (edge_wanted (self, level)) {
         *buffer = make_event (self, line, level, timestamp, FALSE);
@@ -699,6 +707,7 @@ gst_gpio_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
     }
 
     deadline = oi_gpio_debouncer_next_deadline (self->debouncer);
+    now = oi_gpio_now ();
     if (deadline == G_MAXUINT64)
       timeout = GST_CLOCK_TIME_NONE;
     else
@@ -712,11 +721,6 @@ gst_gpio_src_create (GstPushSrc * psrc, GstBuffer ** buffer)
         continue;
       goto poll_error;
     }
-    /* At a deadline too: an edge stamped just before it may be queued
-     * behind the wake-up, and the decision must see it. Reading never
-     * blocks. */
-    if (!read_edges (self, &error))
-      goto read_error;
   }
 
   /* ERRORS */

@@ -191,6 +191,8 @@ static void gst_relay_sink_get_property (GObject * object, guint prop_id,
 static void gst_relay_sink_finalize (GObject * object);
 static gboolean gst_relay_sink_start (GstBaseSink * bsink);
 static gboolean gst_relay_sink_stop (GstBaseSink * bsink);
+static GstStateChangeReturn gst_relay_sink_change_state (GstElement * element,
+    GstStateChange transition);
 static gboolean gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event);
 static GstFlowReturn gst_relay_sink_render (GstBaseSink * bsink,
     GstBuffer * buffer);
@@ -254,8 +256,8 @@ gst_relay_sink_class_init (GstRelaySinkClass * klass)
    * #GstRelaySink:max-on-time, announced by `relay-state` messages with
    * reason `command`. It runs in the caller's thread and returns once the
    * line is written (a pulse's end is timed as for a buffer). Commands are
-   * taken from start (READY to PAUSED) to stop, except after EOS until a
-   * flush.
+   * taken from READY to PAUSED until PAUSED to READY (which switches every
+   * relay off), except after EOS until a flush.
    *
    * Returns: %TRUE if the command was carried out; %FALSE if it moved
    * nothing: invalid or for an unknown relay (a WARNING message says why),
@@ -275,6 +277,8 @@ gst_relay_sink_class_init (GstRelaySinkClass * klass)
       "in buffers or by the \"command\" signal, with every relay off at "
       "start, stop, EOS, flush and error", "Open Intercom developers");
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_relay_sink_change_state);
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_relay_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_relay_sink_stop);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_relay_sink_event);
@@ -745,7 +749,8 @@ gst_relay_sink_start (GstBaseSink * bsink)
   self->relays = relays;
   self->run_active_low = active_low;
   self->run_max_on_time = max_on_time * GST_MSECOND;
-  self->accepting = TRUE;
+  /* Lines open from READY, commands from PAUSED (change_state). */
+  self->accepting = FALSE;
   /* Write "off" once more through the normal path: it is what the
    * application sees as the start state. */
   if (!all_off_locked (self, "start", changes, &error)) {
@@ -831,6 +836,49 @@ gst_relay_sink_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
+/* Sets whether commands by signal run; leaving, every relay goes off as
+ * well. */
+static void
+set_accepting (GstRelaySink * self, gboolean accepting, const gchar * reason)
+{
+  g_autoptr (GArray) changes = g_array_new (FALSE, FALSE, sizeof (RelayChange));
+  g_autoptr (GError) error = NULL;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->relay_lock);
+  self->accepting = accepting && self->relays != NULL;
+  if (!accepting)
+    ok = all_off_locked (self, reason, changes, &error);
+  g_mutex_unlock (&self->relay_lock);
+
+  post_changes (self, changes);
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Cannot switch the relays off."), ("%s", error->message));
+}
+
+/* The lines are open from READY (start() and stop() are at NULL <-> READY),
+ * but a stream runs only from PAUSED: commands by signal are taken from
+ * READY -> PAUSED, and PAUSED -> READY switches every relay off, as a
+ * stop, with nothing taken any more until the element is PAUSED again. */
+static GstStateChangeReturn
+gst_relay_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  GstRelaySink *self = GST_RELAY_SINK (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    set_accepting (self, FALSE, "stop");
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    set_accepting (self, TRUE, NULL);
+  return ret;
+}
+
 static gboolean
 gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
@@ -846,9 +894,7 @@ gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event)
       break;
     case GST_EVENT_FLUSH_STOP:
       /* The stream goes on: commands by signal run again. */
-      g_mutex_lock (&self->relay_lock);
-      self->accepting = self->relays != NULL;
-      g_mutex_unlock (&self->relay_lock);
+      set_accepting (self, TRUE, NULL);
       break;
     default:
       break;
@@ -856,22 +902,8 @@ gst_relay_sink_event (GstBaseSink * bsink, GstEvent * event)
 
   /* EOS and a flush end what the stream asked for, and a command by signal
    * must not switch a relay back on behind them. */
-  if (reason != NULL) {
-    g_autoptr (GArray) changes =
-        g_array_new (FALSE, FALSE, sizeof (RelayChange));
-    g_autoptr (GError) error = NULL;
-    gboolean ok;
-
-    g_mutex_lock (&self->relay_lock);
-    self->accepting = FALSE;
-    ok = all_off_locked (self, reason, changes, &error);
-    g_mutex_unlock (&self->relay_lock);
-
-    post_changes (self, changes);
-    if (!ok)
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-          ("Cannot switch the relays off."), ("%s", error->message));
-  }
+  if (reason != NULL)
+    set_accepting (self, FALSE, reason);
 
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gpiosrc on the simulated chip: start-up states, edges, debounce (bounce
- * trains, glitches, a release inside the mask, at once), order, active-low,
+ * trains, glitches, a release inside the mask, at once, an edge that came
+ * while a buffer was pushed), order, active-low,
  * edge filter, errors, and a prompt stop while it waits. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -442,6 +443,87 @@ GST_START_TEST (test_debounce_interleaved)
 
 GST_END_TEST;
 
+/* Holds the source's streaming thread inside its next push until released:
+ * what a slow downstream or a preempted thread does between two buffers. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean holding;
+  gboolean released;
+} PushHold;
+
+static GstPadProbeReturn
+hold_push (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  PushHold *hold = data;
+
+  g_mutex_lock (&hold->lock);
+  hold->holding = TRUE;
+  g_cond_broadcast (&hold->cond);
+  while (!hold->released)
+    g_cond_wait (&hold->cond, &hold->lock);
+  g_mutex_unlock (&hold->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+GST_START_TEST (test_debounce_edge_during_push)
+{
+  Fixture f = { 0, };
+  PushHold hold = { 0, };
+  g_autoptr (GstElement) src = NULL;
+  g_autoptr (GstPad) pad = NULL;
+  guint64 t0, look, t1;
+
+  g_mutex_init (&hold.lock);
+  g_cond_init (&hold.cond);
+  fixture_start (&f, "debounce=400 glitch-filter=200");
+  skip_initial (&f);
+  src = gst_harness_find_element (f.h, "gpiosrc");
+  pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, hold_push, &hold, NULL);
+
+  /* In one read: a bell press long past its glitch filter (reported at
+   * once) and the first edge of a spike on in1, whose look is 200 ms
+   * later. The bell's buffer is held in its push... */
+  t0 = oi_gpio_now ();
+  look = t0 + 200 * MS;
+  {
+    const OiGpioEdge edges[] = { {17, TRUE, t0 - 300 * MS}, {27, TRUE, t0} };
+
+    oi_gpio_sim_chip_set_inputs (f.chip, edges, G_N_ELEMENTS (edges));
+  }
+  g_mutex_lock (&hold.lock);
+  while (!hold.holding)
+    g_cond_wait (&hold.cond, &hold.lock);
+  g_mutex_unlock (&hold.lock);
+
+  /* ...and while it is, the spike ends before its look, and the look falls
+   * due: the source has not read that edge yet when it next decides. The
+   * clock is waited for because the moment is the input under test. */
+  fail_unless (oi_gpio_now () < look, "the test thread was too slow for "
+      "its 200 ms window");
+  oi_gpio_sim_chip_set_input (f.chip, 27, FALSE);
+  while (oi_gpio_now () <= look + 1 * MS)
+    g_usleep (1000);
+  g_mutex_lock (&hold.lock);
+  hold.released = TRUE;
+  g_cond_broadcast (&hold.cond);
+  g_mutex_unlock (&hold.lock);
+
+  /* The bell, then no in1 (a spike): the next event is in2's press. */
+  expect_change (&f, "bell", TRUE, t0 - 300 * MS);
+  t1 = oi_gpio_now ();
+  oi_gpio_sim_chip_set_input_full (f.chip, 22, TRUE, t1);
+  expect_change (&f, "in2", TRUE, t1);
+
+  fixture_stop (&f);
+  g_mutex_clear (&hold.lock);
+  g_cond_clear (&hold.cond);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_order_and_timestamps)
 {
   Fixture f = { 0, };
@@ -695,6 +777,7 @@ gpiosrc_suite (void)
   tcase_add_test (tc, test_debounce_glitch);
   tcase_add_test (tc, test_debounce_release_in_mask);
   tcase_add_test (tc, test_debounce_interleaved);
+  tcase_add_test (tc, test_debounce_edge_during_push);
   tcase_add_test (tc, test_order_and_timestamps);
   tcase_add_test (tc, test_active_low);
   tcase_add_test (tc, test_edges_rising_only);

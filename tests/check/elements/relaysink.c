@@ -722,6 +722,20 @@ GST_START_TEST (test_signal_only_while_running)
   fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
   expect_relay_state (&f, "bell", TRUE, "command");
 
+  /* PAUSED -> READY: off; refused in READY, where the lines are still open;
+   * taken again from PAUSED. */
+  fail_unless_equals_int (gst_element_set_state (f.h->element,
+          GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  expect_relay_state (&f, "bell", FALSE, "stop");
+  fail_unless (oi_gpio_sim_chip_is_requested (f.chip, BELL));
+  fail_if (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  fail_unless (!oi_gpio_sim_chip_get_level (f.chip, BELL));
+  expect_no_relay_state (&f);
+  fail_unless_equals_int (gst_element_set_state (f.h->element,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  fail_unless (command (f.h->element, "bell", WSP_IO_RELAY_ACTION_ON, 0));
+  expect_relay_state (&f, "bell", TRUE, "command");
+
   /* Stopped: off, and refused again. */
   gst_element_set_state (f.h->element, GST_STATE_NULL);
   expect_relay_state (&f, "bell", FALSE, "stop");
