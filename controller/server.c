@@ -694,9 +694,6 @@ static_handler (SoupServer * soup, SoupServerMessage * msg,
       g_steal_pointer (&contents), len);
 }
 
-/* WSP: a browser's socket is its session's user; the door's own caller
- * elements present the internal token, from loopback only. */
-
 /* Who a /wsp socket is: a logged-in browser is its user's address; a
  * bearer token is a [peer] station's ("*@its-host": any of its users).
  * The door's own caller elements come in the process (home_accept()). */

@@ -599,7 +599,9 @@ on_connection_state (GstWspSignaller * self, gpointer data)
 {
   GstWebRTCPeerConnectionState state = GPOINTER_TO_INT (data);
 
-  if (self->state == CALL_ENDED)
+  /* A report queued before a stop (or after the call ended) brings no call
+   * back: a "connected" here would start a peer watch for nothing. */
+  if (self->state == CALL_ENDED || self->state == CALL_IDLE || self->stopping)
     return;
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
       self->state != CALL_CONNECTED) {

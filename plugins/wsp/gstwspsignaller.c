@@ -821,6 +821,7 @@ start (GstWspSignaller * self)
   configure_ice (self);
 
   self->cancellable = g_cancellable_new ();
+  self->stopping = FALSE;
   /* Without target or listen, C hands over a call with "accept-call"
    * (gst_wsp_callee_accept_call()), which runs it on the application's
    * context. */
@@ -833,7 +834,6 @@ start (GstWspSignaller * self)
   self->thread = g_thread_new ("wspsignaller", signalling_thread, self);
   g_mutex_unlock (&self->lock);
 
-  self->stopping = FALSE;
   if (caller)
     gst_wsp_run_on_context (self, gst_wsp_caller_start, NULL, NULL);
   else if (listener)

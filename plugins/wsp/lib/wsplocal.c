@@ -29,9 +29,9 @@ struct _WspLocalServer
   WspLocalAcceptFunc accept;
   gpointer user_data;
   GDestroyNotify destroy;
-  /* Set by wsp_local_server_free(), on the server's context: an accept
-   * queued before it finds the server gone. */
-  gboolean closed;
+  /* Set by wsp_local_server_free(): an accept queued before it, or a
+   * client not yet handed its connection, finds the server gone. */
+  gint closed;
 };
 
 static GMutex registry_lock;
@@ -120,7 +120,7 @@ wsp_local_server_free (WspLocalServer * server)
   g_hash_table_remove (registry, server->name);
   g_mutex_unlock (&registry_lock);
 
-  server->closed = TRUE;
+  g_atomic_int_set (&server->closed, 1);
   if (server->destroy)
     server->destroy (server->user_data);
   server->user_data = NULL;
@@ -155,8 +155,9 @@ accept_pending (gpointer data)
   g_autoptr (SoupWebsocketConnection) ws = NULL;
   g_autoptr (WspConnection) connection = NULL;
 
-  if (server->closed) {
-    /* The client sees its socket end (1006), as from a server gone. */
+  if (g_atomic_int_get (&server->closed)) {
+    /* The client sees its socket end (1006), as from a server gone, unless
+     * it has not been handed its connection yet (finish_client()). */
     g_io_stream_close (pending->stream, NULL, NULL);
     return G_SOURCE_REMOVE;
   }
@@ -174,6 +175,7 @@ accept_pending (gpointer data)
 
 typedef struct
 {
+  WspLocalServer *server;
   GTask *task;
   GIOStream *stream;
   GUri *uri;
@@ -185,6 +187,7 @@ client_side_free (gpointer data)
 {
   ClientSide *client = data;
 
+  local_server_unref (client->server);
   g_object_unref (client->task);
   g_object_unref (client->stream);
   g_uri_unref (client->uri);
@@ -197,6 +200,17 @@ finish_client (gpointer data)
   ClientSide *client = data;
   g_autoptr (SoupWebsocketConnection) ws = NULL;
 
+  if (g_task_return_error_if_cancelled (client->task))
+    return G_SOURCE_REMOVE;
+  /* A server stopped since the look-up refuses, as a network server that
+   * went away fails the connect (not a connection that is then lost). One
+   * stopped after this point closes the connection instead (1006). */
+  if (g_atomic_int_get (&client->server->closed)) {
+    g_task_return_new_error (client->task, G_IO_ERROR,
+        G_IO_ERROR_CONNECTION_REFUSED, "the in-process WSP server \"%s\" "
+        "has stopped", client->server->name);
+    return G_SOURCE_REMOVE;
+  }
   ws = soup_websocket_connection_new (client->stream, client->uri,
       SOUP_WEBSOCKET_CONNECTION_CLIENT, NULL, WSP_SUBPROTOCOL, NULL);
   g_task_return_pointer (client->task, wsp_connection_new (ws, NULL,
@@ -286,6 +300,7 @@ wsp_local_connect (const gchar * uri, const WspLimits * limits, GTask * task)
    * caller connected its handlers. What it sends before the server's side
    * exists waits in the socket. */
   client = g_new0 (ClientSide, 1);
+  client->server = local_server_ref (server);
   client->task = g_object_ref (task);
   client->stream = g_steal_pointer (&ours);
   client->uri = g_uri_ref (parsed);

@@ -194,6 +194,14 @@ wsp_router_accept_connection (WspRouter * router, WspConnection * connection,
   g_return_if_fail (WSP_IS_CONNECTION (connection));
   g_return_if_fail (identity != NULL);
 
+  /* Closed (or closing) before it got here: its "closed" may have gone
+   * already, and attached it would wait for one that never comes. */
+  if (!wsp_connection_is_open (connection)) {
+    g_info ("router: a socket for %s closed before it was attached",
+        identity);
+    return;
+  }
+
   address = wsp_connection_get_remote_address (connection);
   if (address != NULL)
     peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));

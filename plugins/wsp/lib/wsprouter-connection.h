@@ -46,7 +46,8 @@ typedef void (*WspRouterDoorFunc) (WspConnection * connection,
  * not taken). Takes its own reference. @door_func gets the door's invites;
  * NULL: they are answered `bye` 404 (a router with a door user but no door
  * on this connection's path). @user_data must outlive the router's hold of
- * the connection. Call it on the connection's main context. */
+ * the connection. A connection no longer open is not taken (a log line).
+ * Call it on the connection's main context. */
 void wsp_router_accept_connection (WspRouter * router,
     WspConnection * connection, const gchar * identity,
     WspRouterDoorFunc door_func, gpointer user_data);

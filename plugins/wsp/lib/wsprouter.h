@@ -108,7 +108,8 @@ typedef struct _WspRouterEndpoint WspRouterEndpoint;
  * @done: the last op for @endpoint: the router has let go of it and never
  *   mentions it again; free what the transport keeps for it. After close
  *   and hand_over, and alone for an endpoint the transport reported closed
- *   or refused.
+ *   or refused, or one whose @is_open said no (its transport is closing it
+ *   already).
  *
  * What a router asks of an endpoint's transport. @data is the one given to
  * wsp_router_attach(). After wsp_router_closed() or wsp_router_refused()

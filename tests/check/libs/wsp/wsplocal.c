@@ -352,8 +352,10 @@ GST_START_TEST (test_size_limit)
 
 GST_END_TEST;
 
-/* A server freed while a connection waits to be accepted: the client's
- * socket ends, and accept is never called. */
+/* A server freed while a connection is on its way: before the client has
+ * its connection, the connect fails (refused, as a server gone from the
+ * network); after it, before the accept, the client's socket ends. The
+ * accept is never called. */
 GST_START_TEST (test_server_gone)
 {
   Server server;
@@ -368,13 +370,28 @@ GST_START_TEST (test_server_gone)
       &error);
   fail_unless (local != NULL);
   wsp_connect_async ("inproc://gone", NULL, NULL, connected, &result);
-  /* Freed before the loop runs the queued accept. */
+  /* Freed before the loop hands the client its connection. */
   wsp_local_server_free (local);
   fail_unless_equals_int (server.destroyed, 1);
   WAIT_FOR (result != NULL);
   client = wsp_connect_finish (result, &error);
-  g_object_unref (result);
+  g_clear_object (&result);
+  fail_unless (client == NULL);
+  fail_unless (g_error_matches (error, G_IO_ERROR,
+          G_IO_ERROR_CONNECTION_REFUSED), "%s", error ? error->message : "");
+  g_clear_error (&error);
+
+  /* Freed once the client has its connection, before the accept (queued
+   * at a lower priority than the client's side). */
+  local = wsp_local_server_new ("gone", NULL, on_accept, &server, on_destroy,
+      &error);
+  fail_unless (local != NULL);
+  wsp_connect_async ("inproc://gone", NULL, NULL, connected, &result);
+  WAIT_FOR (result != NULL);
+  client = wsp_connect_finish (result, &error);
+  g_clear_object (&result);
   fail_unless (client != NULL, "%s", error ? error->message : "");
+  wsp_local_server_free (local);
   watch (client, &seen);
   WAIT_FOR (seen.closed);
   fail_unless_equals_int (server.accepted->len, 0);
