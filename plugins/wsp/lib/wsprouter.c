@@ -65,6 +65,8 @@ struct _WspRouter
 
   /* user -> itself */
   GHashTable *users;
+  /* station (a door registering from elsewhere) -> itself */
+  GHashTable *stations;
   /* WspRouterEndpoint * -> itself: every endpoint held */
   GHashTable *endpoints;
   /* user -> GPtrArray of WspRouterEndpoint * (in `endpoints`) */
@@ -132,6 +134,14 @@ identity_matches (const gchar * identity, const gchar * uri)
     return FALSE;
   candidate = g_strdup_printf ("%.*s%s", (int) (at - uri), uri, identity + 1);
   return wsp_address_equal (uri, candidate);
+}
+
+/* Whether @user may register and be called: a user or a station. */
+static gboolean
+is_known (WspRouter * router, const gchar * user)
+{
+  return g_hash_table_contains (router->users, user)
+      || g_hash_table_contains (router->stations, user);
 }
 
 /* ---- Endpoints ----------------------------------------------------------- */
@@ -409,12 +419,22 @@ handle_register (WspRouterEndpoint * endpoint, const WspMessage * message)
     return;
   }
   user = local_user (router, message->registration.uri);
-  if (user == NULL || !g_hash_table_contains (router->users, user)) {
+  if (user == NULL || !is_known (router, user)) {
     endpoint_refuse (endpoint, WSP_BYE_UNKNOWN_CALLEE, "Unknown user");
     return;
   }
 
   endpoints = g_hash_table_lookup (router->registrations, user);
+  if (endpoints != NULL && g_hash_table_contains (router->stations, user)) {
+    /* A station has one registration: the newest (its older socket may
+     * be one it lost without knowing). */
+    g_autoptr (GPtrArray) older = g_ptr_array_copy (endpoints, NULL, NULL);
+
+    for (guint i = 0; i < older->len; i++)
+      endpoint_refuse (g_ptr_array_index (older, i), WSP_BYE_NORMAL,
+          "Replaced by a newer registration");
+    endpoints = g_hash_table_lookup (router->registrations, user);
+  }
   if (endpoints == NULL) {
     endpoints = g_ptr_array_new ();
     g_hash_table_insert (router->registrations, g_strdup (user), endpoints);
@@ -461,7 +481,7 @@ handle_invite (WspRouterEndpoint * endpoint, const WspMessage * invite)
     route_to_door (endpoint, invite);
     return;
   }
-  if (!g_hash_table_contains (router->users, user)) {
+  if (!is_known (router, user)) {
     endpoint_refuse (endpoint, WSP_BYE_UNKNOWN_CALLEE, "Unknown user");
     return;
   }
@@ -560,6 +580,8 @@ wsp_router_new (const gchar * host, const gchar * door_user)
   router->door_user = g_strdup (door_user);
   router->first_message_timeout = WSP_ROUTER_FIRST_MESSAGE_TIMEOUT;
   router->users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  router->stations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
   router->endpoints = g_hash_table_new (NULL, NULL);
   router->registrations = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, (GDestroyNotify) g_ptr_array_unref);
@@ -592,29 +614,29 @@ wsp_router_free (WspRouter * router)
   g_hash_table_unref (router->registrations);
   g_hash_table_unref (router->endpoints);
   g_hash_table_unref (router->users);
+  g_hash_table_unref (router->stations);
   g_ptr_array_unref (router->calls);
   g_free (router->host_name);
   g_free (router->door_user);
   g_free (router);
 }
 
-void
-wsp_router_set_users (WspRouter * router, const gchar * const *users)
+/* Replaces @set with @names; registrations of those neither a user nor a
+ * station any more end with `bye` 404. */
+static void
+set_names (WspRouter * router, GHashTable * set, const gchar * const *names)
 {
   g_autoptr (GPtrArray) gone = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer user, endpoints;
 
-  g_return_if_fail (router != NULL);
-  g_return_if_fail (!router->busy);
-
-  g_hash_table_remove_all (router->users);
-  for (guint i = 0; users != NULL && users[i] != NULL; i++)
-    g_hash_table_add (router->users, g_strdup (users[i]));
+  g_hash_table_remove_all (set);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    g_hash_table_add (set, g_strdup (names[i]));
 
   g_hash_table_iter_init (&iter, router->registrations);
   while (g_hash_table_iter_next (&iter, &user, &endpoints)) {
-    if (!g_hash_table_contains (router->users, user))
+    if (!is_known (router, user))
       g_ptr_array_extend (gone, endpoints, NULL, NULL);
   }
   router->busy = TRUE;
@@ -622,6 +644,24 @@ wsp_router_set_users (WspRouter * router, const gchar * const *users)
     endpoint_refuse (g_ptr_array_index (gone, i), WSP_BYE_UNKNOWN_CALLEE,
         "Unknown user");
   router->busy = FALSE;
+}
+
+void
+wsp_router_set_users (WspRouter * router, const gchar * const *users)
+{
+  g_return_if_fail (router != NULL);
+  g_return_if_fail (!router->busy);
+
+  set_names (router, router->users, users);
+}
+
+void
+wsp_router_set_stations (WspRouter * router, const gchar * const *stations)
+{
+  g_return_if_fail (router != NULL);
+  g_return_if_fail (!router->busy);
+
+  set_names (router, router->stations, stations);
 }
 
 void

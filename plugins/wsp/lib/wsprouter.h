@@ -26,6 +26,8 @@
  *   endpoint's hand_over). Otherwise an unknown user gets 404, one with no
  *   registered endpoint 480, and the invite (options included) goes to
  *   every registered endpoint of the user, which leave the registrations.
+ *   Stations (wsp_router_set_stations()) register and are called as users
+ *   are, one registration each.
  *
  * A routed call: the first `ringing` goes to the caller; the first `offer`
  * wins and the other callees get `bye` 487 ("Answered elsewhere"); from
@@ -141,6 +143,16 @@ void wsp_router_free (WspRouter * router);
 /* The users that may register (the config's), NULL-terminated; replaces
  * the previous list (a reload). */
 void wsp_router_set_users (WspRouter * router, const gchar * const *users);
+
+/* The stations that may register (door stations elsewhere that register
+ * here, as `NAME@this-host`, to be called through this server),
+ * NULL-terminated; replaces the previous list. A station registers and is
+ * called as a user is, with one difference: it has one registration, the
+ * newest; a newer one ends the older with `bye` 200 ("Replaced by a newer
+ * registration"), since a station that lost its socket without noticing
+ * registers again. A name should not be a user's too. */
+void wsp_router_set_stations (WspRouter * router,
+    const gchar * const *stations);
 
 /* For endpoints attached from now on; default
  * #WSP_ROUTER_FIRST_MESSAGE_TIMEOUT; 0: no timeout. */
