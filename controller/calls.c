@@ -304,6 +304,12 @@ ring_targets (OiCalls * self, Call * call, gboolean hold, gboolean join)
       /* Our own users: through our own home server, in the process. */
       g_object_set (peer->signaller, "uri",
           WSP_LOCAL_SCHEME "://" OI_HOME_SERVER_NAME, NULL);
+    } else if (oi_config_is_home_address (c, c->ring[i])) {
+      /* Users at the home server this door registers at: as the door's
+       * address there, with its token there. */
+      g_object_set (peer->signaller, "uri", c->home_url, "token",
+          c->home_token, "pinned-certificate-file", c->home_certificate,
+          "local-uri", c->home_uri, NULL);
     } else {
       /* Another station: with its bearer token and pinned certificate. */
       const OiPeer *station = oi_config_find_peer_by_host (c,
@@ -453,16 +459,14 @@ accept_invite (OiCalls * self, WspConnection * connection,
       peer->role == ROLE_VIEWER ? "viewer" : "main");
 }
 
-void
-oi_calls_incoming (OiCalls * self, WspConnection * connection,
-    const WspMessage * invite, const gchar * identity)
+/* An invite for the door from @remote (NULL: through the home server). */
+static void
+take_invite (OiCalls * self, WspConnection * connection,
+    const WspMessage * invite, GSocketAddress * remote)
 {
-  GSocketAddress *remote = wsp_connection_get_remote_address (connection);
+  const gchar *identity = invite->invite.caller.uri;
   PendingInvite *pending;
 
-  /* The router checked that caller.uri is the socket's identity (or, for
-   * a peer station, at its host). */
-  identity = invite->invite.caller.uri;
   if (!oi_config_caller_allowed (self->config, identity, remote)) {
     g_autofree gchar *address = remote && G_IS_INET_SOCKET_ADDRESS (remote) ?
         g_inet_address_to_string (g_inet_socket_address_get_address
@@ -491,6 +495,24 @@ oi_calls_incoming (OiCalls * self, WspConnection * connection,
   pending->caller = g_strdup (invite->invite.caller.uri);
   pending->callee = g_strdup (invite->invite.callee.uri);
   g_ptr_array_add (self->pending_invites, pending);
+}
+
+void
+oi_calls_incoming (OiCalls * self, WspConnection * connection,
+    const WspMessage * invite, const gchar * identity)
+{
+  /* The router checked that caller.uri is the socket's identity (or, for
+   * a peer station, at its host). */
+  take_invite (self, connection, invite,
+      wsp_connection_get_remote_address (connection));
+}
+
+void
+oi_calls_incoming_from_home (OiCalls * self, WspConnection * connection,
+    const WspMessage * invite)
+{
+  /* The home server's router checked the caller against its socket. */
+  take_invite (self, connection, invite, NULL);
 }
 
 void

@@ -18,7 +18,8 @@ static const struct
   const gchar *group;
   const gchar *keys[16];
 } known_keys[] = {
-  {"station", {"host", "door", "name", "state-dir", NULL}},
+  {"station", {"host", "door", "name", "state-dir", "role", NULL}},
+  {"home-server", {"url", "token", "certificate", "user", "host", NULL}},
   {"server", {"address", "port", "tls", "certificate", "private-key",
               "web-root", "pipelines", "session-idle", "session-lifetime",
               NULL}},
@@ -64,6 +65,19 @@ peer_free (gpointer data)
   g_free (peer);
 }
 
+static void
+remote_door_free (gpointer data)
+{
+  OiRemoteDoor *door = data;
+
+  g_free (door->name);
+  g_free (door->display_name);
+  if (door->token)
+    sodium_memzero (door->token, strlen (door->token));
+  g_free (door->token);
+  g_free (door);
+}
+
 void
 oi_config_free (OiConfig * c)
 {
@@ -73,6 +87,15 @@ oi_config_free (OiConfig * c)
   g_free (c->host);
   g_free (c->door_user);
   g_free (c->door_uri);
+  g_free (c->home_url);
+  if (c->home_token)
+    sodium_memzero (c->home_token, strlen (c->home_token));
+  g_free (c->home_token);
+  g_free (c->home_certificate);
+  g_free (c->home_user);
+  g_free (c->home_host);
+  g_free (c->home_uri);
+  g_clear_pointer (&c->doors, g_ptr_array_unref);
   g_free (c->name);
   g_free (c->state_dir);
   g_free (c->address);
@@ -277,11 +300,14 @@ check_known_keys (GKeyFile * kf, GError ** error)
     static const gchar *const peer_keys[] = { "host", "token", "certificate",
       NULL
     };
+    static const gchar *const door_keys[] = { "token", "name", NULL };
 
     if (g_str_has_prefix (groups[g], "user ")) {
       known = user_keys;
     } else if (g_str_has_prefix (groups[g], "peer ")) {
       known = peer_keys;
+    } else if (g_str_has_prefix (groups[g], "door ")) {
+      known = door_keys;
     } else {
       for (guint i = 0; i < G_N_ELEMENTS (known_keys); i++)
         if (g_str_equal (known_keys[i].group, groups[g]))
@@ -395,6 +421,10 @@ token_is_valid (const gchar * token)
   return TRUE;
 }
 
+#define TOKEN_RULE "32 to 256 characters of A-Z a-z 0-9 - _ . ~ are " \
+  "required (e.g. from: head -c 32 /dev/urandom | base64 | tr '+/' '-_' | " \
+  "tr -d =)"
+
 static gboolean
 load_peers (GKeyFile * kf, OiConfig * c, GError ** error)
 {
@@ -421,13 +451,77 @@ load_peers (GKeyFile * kf, OiConfig * c, GError ** error)
       return fail (error, groups[g], "host", "\"%s\" is not a host[:port]",
           peer->host);
     if (peer->token == NULL || !token_is_valid (peer->token))
-      return fail (error, groups[g], "token", "32 to 256 characters of "
-          "A-Z a-z 0-9 - _ . ~ are required (e.g. from: head -c 32 "
-          "/dev/urandom | base64 | tr '+/' '-_' | tr -d =)");
+      return fail (error, groups[g], "token", TOKEN_RULE);
     if (peer->certificate && !g_file_test (peer->certificate,
             G_FILE_TEST_IS_REGULAR))
       return fail (error, groups[g], "certificate", "%s: no such file",
           peer->certificate);
+  }
+  return TRUE;
+}
+
+/* [door NAME]: doors elsewhere that register here. */
+static gboolean
+load_doors (GKeyFile * kf, OiConfig * c, GError ** error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint g = 0; groups[g]; g++) {
+    OiRemoteDoor *door;
+
+    if (!g_str_has_prefix (groups[g], "door "))
+      continue;
+    door = g_new0 (OiRemoteDoor, 1);
+    door->name = g_strdup (groups[g] + 5);
+    g_ptr_array_add (c->doors, door);
+    if (!get_string (kf, groups[g], "token", NULL, &door->token, error)
+        || !get_string (kf, groups[g], "name", door->name,
+            &door->display_name, error))
+      return FALSE;
+    if (door->token == NULL || !token_is_valid (door->token))
+      return fail (error, groups[g], "token", TOKEN_RULE);
+  }
+  return TRUE;
+}
+
+/* [home-server]: where this door registers. */
+static gboolean
+load_home_server (GKeyFile * kf, OiConfig * c, GError ** error)
+{
+  g_autoptr (GUri) uri = NULL;
+  const gchar *scheme;
+
+  if (!g_key_file_has_group (kf, "home-server"))
+    return TRUE;
+  if (!get_string (kf, "home-server", "url", NULL, &c->home_url, error)
+      || !get_string (kf, "home-server", "token", NULL, &c->home_token, error)
+      || !get_string (kf, "home-server", "certificate", NULL,
+          &c->home_certificate, error)
+      || !get_string (kf, "home-server", "user", NULL, &c->home_user, error)
+      || !get_string (kf, "home-server", "host", NULL, &c->home_host, error))
+    return FALSE;
+  if (c->home_url == NULL)
+    return fail (error, "home-server", "url", "required (wss://host[:port]"
+        "/wsp)");
+  uri = g_uri_parse (c->home_url, G_URI_FLAGS_NONE, NULL);
+  scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  if (uri == NULL || g_uri_get_host (uri) == NULL
+      || (g_strcmp0 (scheme, "wss") != 0 && g_strcmp0 (scheme, "ws") != 0))
+    return fail (error, "home-server", "url", "\"%s\" is not a wss:// URL",
+        c->home_url);
+  if (c->home_token == NULL || !token_is_valid (c->home_token))
+    return fail (error, "home-server", "token", TOKEN_RULE);
+  if (c->home_certificate && !g_file_test (c->home_certificate,
+          G_FILE_TEST_IS_REGULAR))
+    return fail (error, "home-server", "certificate", "%s: no such file",
+        c->home_certificate);
+  if (c->home_host == NULL) {
+    /* The addresses there: the URL's host, its port unless the default. */
+    gint port = g_uri_get_port (uri);
+
+    c->home_host = port > 0 && port != 443 ?
+        g_strdup_printf ("%s:%d", g_uri_get_host (uri), port) :
+        g_strdup (g_uri_get_host (uri));
   }
   return TRUE;
 }
@@ -491,6 +585,51 @@ validate (OiConfig * c, GStrv networks, GError ** error)
       return FALSE;
     }
   }
+  /* Doors that register here: names of their own, tokens of their own. */
+  for (guint i = 0; i < c->doors->len; i++) {
+    OiRemoteDoor *door = g_ptr_array_index (c->doors, i);
+    g_autofree gchar *group = g_strdup_printf ("door %s", door->name);
+    g_autofree gchar *uri = g_strdup_printf ("%s@%s", door->name, c->host);
+
+    if (!wsp_address_is_valid (uri) || oi_config_find_user (c, door->name)
+        || g_str_equal (door->name, c->door_user)) {
+      g_set_error (error, CONFIG_ERROR, 0, "[%s]: not a valid door name "
+          "(A-Z a-z 0-9 . _ -, not a user's, not this station's door)",
+          group);
+      return FALSE;
+    }
+    for (guint j = 0; j < c->peers->len; j++)
+      if (g_str_equal (door->token,
+              ((OiPeer *) g_ptr_array_index (c->peers, j))->token))
+        return fail (error, group, "token", "the same as a [peer]'s: each "
+            "door needs its own");
+    for (guint j = 0; j < i; j++)
+      if (g_str_equal (door->token,
+              ((OiRemoteDoor *) g_ptr_array_index (c->doors, j))->token))
+        return fail (error, group, "token", "the same as another door's: "
+            "each door needs its own");
+  }
+
+  /* Where this door registers. */
+  if (c->home_url != NULL) {
+    g_autofree gchar *own = g_strdup_printf ("x@%s", c->host);
+    g_autofree gchar *there = NULL;
+
+    if (c->home_server)
+      return fail (error, "station", "role", "a home server registers "
+          "nowhere: no [home-server] with role=home-server");
+    if (c->home_user == NULL)
+      c->home_user = g_strdup (c->door_user);
+    c->home_uri = g_strdup_printf ("%s@%s", c->home_user, c->home_host);
+    there = g_strdup_printf ("x@%s", c->home_host);
+    if (!wsp_address_is_valid (c->home_uri))
+      return fail (error, "home-server", "user", "\"%s\" at \"%s\" is not "
+          "a WSP address (user@host[:port])", c->home_user, c->home_host);
+    if (wsp_address_equal (own, there))
+      return fail (error, "home-server", "host", "\"%s\" is this station",
+          c->home_host);
+  }
+
   /* ring and allow-callers, when absent: every user of this station. */
   local_users = g_strv_builder_new ();
   for (guint i = 0; i < c->users->len; i++) {
@@ -503,8 +642,10 @@ validate (OiConfig * c, GStrv networks, GError ** error)
   g_strv_builder_unref (local_users);
   if (c->ring == NULL)
     c->ring = g_strdupv (all_users);
-  if (c->allow_callers == NULL)
+  if (c->allow_callers == NULL) {
     c->allow_callers = g_strdupv (all_users);
+    c->allow_callers_default = TRUE;
+  }
 
   for (guint i = 0; i < c->peers->len; i++) {
     OiPeer *peer = g_ptr_array_index (c->peers, i);
@@ -606,12 +747,14 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
 {
   g_autoptr (OiConfig) c = g_new0 (OiConfig, 1);
   g_auto (GStrv) networks = NULL;
+  g_autofree gchar *role = NULL;
 
   if (!check_known_keys (kf, error))
     return NULL;
   c->path = g_strdup (path);
   c->users = g_ptr_array_new_with_free_func (user_free);
   c->peers = g_ptr_array_new_with_free_func (peer_free);
+  c->doors = g_ptr_array_new_with_free_func (remote_door_free);
   c->allow_networks = g_ptr_array_new_with_free_func (g_object_unref);
 
   if (!get_string (kf, "station", "host", NULL, &c->host, error)
@@ -619,6 +762,7 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
       || !get_string (kf, "station", "name", "Door", &c->name, error)
       || !get_string (kf, "station", "state-dir", "/var/lib/intercomd",
           &c->state_dir, error)
+      || !get_string (kf, "station", "role", "door", &role, error)
       || !get_string (kf, "server", "address", "0.0.0.0", &c->address, error)
       || !get_uint (kf, "server", "port", 8443, 1, 65535, &c->port, error)
       || !get_bool (kf, "server", "tls", TRUE, &c->tls, error)
@@ -677,7 +821,8 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           &networks, error)
       || !get_uint (kf, "limits", "sockets-per-address", 8, 1, 10000,
           &c->max_sockets_per_address, error)
-      || !get_uint (kf, "limits", "sockets", 64, 1, 10000, &c->max_sockets, error)
+      || !get_uint (kf, "limits", "sockets", 64, 1, 10000, &c->max_sockets,
+          error)
       || !get_uint (kf, "limits", "peers", 4, 1, 16, &c->max_peers, error)
       || !get_uint (kf, "limits", "login-failures", 3, 1, 100,
           &c->login_failures, error)
@@ -691,8 +836,16 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           &c->local_addresses, error)
       || !load_users (kf, c, FALSE, error)
       || !load_users_file (c, error)
-      || !load_peers (kf, c, error))
+      || !load_peers (kf, c, error)
+      || !load_doors (kf, c, error)
+      || !load_home_server (kf, c, error))
     return NULL;
+  if (!g_str_equal (role, "door") && !g_str_equal (role, "home-server")) {
+    fail (error, "station", "role", "\"%s\" is not door or home-server",
+        role);
+    return NULL;
+  }
+  c->home_server = g_str_equal (role, "home-server");
 
   if (!validate (c, networks, error))
     return NULL;
@@ -718,91 +871,6 @@ oi_config_load_data (const gchar * data, gsize length, GError ** error)
   if (!g_key_file_load_from_data (kf, data, length, G_KEY_FILE_NONE, error))
     return NULL;
   return load_key_file (kf, "(data)", error);
-}
-
-const OiUser *
-oi_config_find_user (const OiConfig * config, const gchar * name)
-{
-  for (guint i = 0; i < config->users->len; i++) {
-    const OiUser *user = g_ptr_array_index (config->users, i);
-
-    if (g_str_equal (user->name, name))
-      return user;
-  }
-  return NULL;
-}
-
-const OiLine *
-oi_config_find_line (GArray * lines, const gchar * name)
-{
-  for (guint i = 0; i < lines->len; i++)
-    if (g_str_equal (g_array_index (lines, OiLine, i).name, name))
-      return &g_array_index (lines, OiLine, i);
-  return NULL;
-}
-
-gboolean
-oi_config_caller_allowed (const OiConfig * config, const gchar * uri,
-    GSocketAddress * address)
-{
-  gboolean caller_ok = FALSE, network_ok = FALSE;
-  GInetAddress *inet;
-
-  for (guint i = 0; config->allow_callers[i] && !caller_ok; i++)
-    caller_ok = wsp_address_equal (config->allow_callers[i], uri);
-  if (!caller_ok || !G_IS_INET_SOCKET_ADDRESS (address))
-    return FALSE;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  for (guint i = 0; i < config->allow_networks->len && !network_ok; i++)
-    network_ok = g_inet_address_mask_matches (g_ptr_array_index
-        (config->allow_networks, i), inet);
-  return network_ok;
-}
-
-gchar **
-oi_config_user_names (const OiConfig * config)
-{
-  GStrvBuilder *builder = g_strv_builder_new ();
-  gchar **names;
-
-  for (guint i = 0; i < config->users->len; i++)
-    g_strv_builder_add (builder,
-        ((OiUser *) g_ptr_array_index (config->users, i))->name);
-  names = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return names;
-}
-
-const OiPeer *
-oi_config_find_peer_by_token (const OiConfig * config, const gchar * token)
-{
-  const OiPeer *found = NULL;
-  gsize len = strlen (token);
-
-  /* Every peer is compared, in constant time each. */
-  for (guint i = 0; i < config->peers->len; i++) {
-    const OiPeer *peer = g_ptr_array_index (config->peers, i);
-
-    if (strlen (peer->token) == len
-        && sodium_memcmp (peer->token, token, len) == 0)
-      found = peer;
-  }
-  return found;
-}
-
-const OiPeer *
-oi_config_find_peer_by_host (const OiConfig * config, const gchar * host)
-{
-  g_autofree gchar *probe = g_strdup_printf ("x@%s", host);
-
-  for (guint i = 0; i < config->peers->len; i++) {
-    const OiPeer *peer = g_ptr_array_index (config->peers, i);
-    g_autofree gchar *peer_probe = g_strdup_printf ("x@%s", peer->host);
-
-    if (wsp_address_equal (probe, peer_probe))
-      return peer;
-  }
-  return NULL;
 }
 
 gboolean

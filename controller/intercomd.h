@@ -41,6 +41,15 @@ typedef struct
   gchar *certificate;           /* pinned PEM, or NULL: the system CAs */
 } OiPeer;
 
+/* A door station elsewhere that registers at this one ([door NAME]): its
+ * user here is NAME (NAME@host), its socket authenticated by its token. */
+typedef struct
+{
+  gchar *name;
+  gchar *display_name;
+  gchar *token;
+} OiRemoteDoor;
+
 /* A name=offset line map ("bell=17,in1=27"). */
 typedef struct
 {
@@ -58,6 +67,7 @@ typedef struct
   gchar *door_uri;              /* door_user@host */
   gchar *name;
   gchar *state_dir;
+  gboolean home_server;         /* role=home-server: no door, media, GPIO */
 
   /* [server] */
   gchar *address;
@@ -96,6 +106,7 @@ typedef struct
   guint max_call;
   guint peer_timeout;           /* s without a packet: the peer vanished */
   gchar **allow_callers;
+  gboolean allow_callers_default;       /* absent: the users here (and home) */
   GPtrArray *allow_networks;    /* GInetAddressMask */
 
   /* [limits] */
@@ -107,8 +118,17 @@ typedef struct
   gchar *turn;
   gchar *local_addresses;
 
+  /* [home-server]: where this door registers (home_url NULL: nowhere) */
+  gchar *home_url;              /* wss://host[:port]/wsp */
+  gchar *home_token;
+  gchar *home_certificate;      /* pinned PEM, or NULL: the system CAs */
+  gchar *home_user;             /* the door's user there */
+  gchar *home_host;             /* host[:port] of the addresses there */
+  gchar *home_uri;              /* home_user@home_host */
+
   GPtrArray *users;             /* OiUser: the config's, then the file's */
   GPtrArray *peers;             /* OiPeer */
+  GPtrArray *doors;             /* OiRemoteDoor */
   gchar *users_path;            /* <state-dir>/users.conf */
   gchar *users_stamp;           /* that file's identity when read */
 } OiConfig;
@@ -121,14 +141,25 @@ void oi_config_free (OiConfig * config);
 const OiUser *oi_config_find_user (const OiConfig * config,
     const gchar * name);
 const OiLine *oi_config_find_line (GArray * lines, const gchar * name);
-/* Whether @uri at @address may call the door (allow-callers and
- * allow-networks). */
+/* Whether @uri at @address may call the door: allow-callers and
+ * allow-networks; @address NULL: a caller the home server vouches for
+ * (the door's own registration there), allow-callers alone, which when
+ * absent takes every user at the home server too. */
 gboolean oi_config_caller_allowed (const OiConfig * config,
     const gchar * uri, GSocketAddress * address);
 /* The peer station whose bearer token is @token (constant time), or
  * NULL. */
 const OiPeer *oi_config_find_peer_by_token (const OiConfig * config,
     const gchar * token);
+/* The door registering here whose bearer token is @token (constant
+ * time), or NULL. */
+const OiRemoteDoor *oi_config_find_door_by_token (const OiConfig * config,
+    const gchar * token);
+/* The names of the doors that register here, NULL-terminated. */
+gchar **oi_config_door_names (const OiConfig * config);
+/* Whether @uri is at this door's home server ([home-server]). */
+gboolean oi_config_is_home_address (const OiConfig * config,
+    const gchar * uri);
 /* The peer station at @host (host[:port]), or NULL. */
 const OiPeer *oi_config_find_peer_by_host (const OiConfig * config,
     const gchar * host);
@@ -202,6 +233,11 @@ void oi_calls_io_event (OiCalls * calls, OiIoEventKind kind,
 /* An invite for the door (mode 2), authenticated as @identity. */
 void oi_calls_incoming (OiCalls * calls, WspConnection * connection,
     const WspMessage * invite, const gchar * identity);
+/* An invite for the door that came over its registration at its home
+ * server (uplink.c): @invite's caller is the one the home server vouches
+ * for; the allow-lists see that identity (see oi_config_caller_allowed()). */
+void oi_calls_incoming_from_home (OiCalls * calls, WspConnection * connection,
+    const WspMessage * invite);
 void oi_calls_hangup_all (OiCalls * calls);
 /* Appends the calls array to @builder ("calls": [...]). */
 void oi_calls_add_state_json (OiCalls * calls, JsonBuilder * builder);
@@ -210,6 +246,16 @@ void oi_calls_add_history_json (OiCalls * calls, JsonBuilder * builder);
 GBytes *oi_calls_get_snapshot (OiCalls * calls, guint id);
 /* Ends every call and waits for the pipeline to stop. */
 void oi_calls_shutdown (OiCalls * calls);
+
+/* uplink.c: the door's registration at its home server ([home-server]) */
+
+typedef struct _OiUplink OiUplink;
+
+OiUplink *oi_uplink_new (const OiConfig * config, OiCalls * calls);
+void oi_uplink_free (OiUplink * uplink);
+/* A reload: registers again if the [home-server] settings changed. */
+void oi_uplink_set_config (OiUplink * uplink, const OiConfig * config);
+gboolean oi_uplink_is_registered (OiUplink * uplink);
 
 /* server.c */
 

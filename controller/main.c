@@ -25,6 +25,7 @@ typedef struct
   GMainLoop *loop;
   OiIo *io;
   OiCalls *calls;
+  OiUplink *uplink;             /* [home-server]: registered there */
   OiServer *server;
 } Intercomd;
 
@@ -118,7 +119,13 @@ on_reload (gpointer data)
   }
   /* The parts keep no pointer into the old config beyond these calls (the
    * IO copied its settings at start; a running call copied its own). */
-  oi_calls_set_config (d->calls, config);
+  if (d->calls)
+    oi_calls_set_config (d->calls, config);
+  if (d->uplink && config->home_url)
+    oi_uplink_set_config (d->uplink, config);
+  else if (d->uplink || config->home_url)
+    g_warning ("reload: [home-server] added or removed: that needs a "
+        "restart");
   oi_server_set_config (d->server, config);
   oi_config_free (d->config);
   d->config = config;
@@ -384,12 +391,16 @@ run (Intercomd * d)
   }
 
   d->loop = g_main_loop_new (NULL, FALSE);
-  d->io = oi_io_new (d->config, on_io_event, d, &error);
-  if (d->io == NULL) {
-    g_printerr ("intercomd: GPIO: %s\n", error->message);
-    return OI_EXIT_UNAVAILABLE;
+  /* A home server hosts users and doors that register there: no door,
+   * no media, no GPIO of its own. */
+  if (!d->config->home_server) {
+    d->io = oi_io_new (d->config, on_io_event, d, &error);
+    if (d->io == NULL) {
+      g_printerr ("intercomd: GPIO: %s\n", error->message);
+      return OI_EXIT_UNAVAILABLE;
+    }
+    d->calls = oi_calls_new (d->config, d->io);
   }
-  d->calls = oi_calls_new (d->config, d->io);
   d->server = oi_server_new (d->config, d->io, d->calls, on_users_changed, d,
       &error);
   if (d->server == NULL) {
@@ -414,8 +425,16 @@ run (Intercomd * d)
         fingerprint ? fingerprint : "(unreadable)");
   }
   /* Tests and scripts/run wait for this line. */
-  g_print ("intercomd: ready at %s (station %s, %s pipeline, %s GPIO)\n",
-      url, d->config->host, d->config->pipeline, d->config->chip);
+  if (d->config->home_server)
+    g_print ("intercomd: ready at %s (home server %s, %u doors may "
+        "register)\n", url, d->config->host, d->config->doors->len);
+  else
+    g_print ("intercomd: ready at %s (station %s, %s pipeline, %s GPIO)\n",
+        url, d->config->host, d->config->pipeline, d->config->chip);
+  /* Registered at the home server once the server is up (an invite may
+   * come at once). */
+  if (d->config->home_url)
+    d->uplink = oi_uplink_new (d->config, d->calls);
   g_main_loop_run (d->loop);
   return 0;
 }
@@ -425,6 +444,7 @@ cleanup (Intercomd * d)
 {
   /* Calls first (their peers get a bye), then the relays off, then the
    * server. */
+  g_clear_pointer (&d->uplink, oi_uplink_free);
   g_clear_pointer (&d->calls, oi_calls_free);
   g_clear_pointer (&d->io, oi_io_free);
   g_clear_pointer (&d->server, oi_server_free);

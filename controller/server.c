@@ -3,10 +3,8 @@
  * WSP endpoint (docs/intercomd.md). */
 
 #include "intercomd.h"
-#include "backoff.h"
-#include "sessions.h"
 #include "wspcertificate.h"
-#include "wsprouter-connection.h"
+#include "server-private.h"
 
 #include <json-glib/json-glib.h>
 #include <sodium.h>
@@ -24,32 +22,11 @@
 #define MAX_LOGIN_RECORDS 4096
 #define LOGIN_FORGET_MS (24 * 3600 * 1000)
 
-struct _OiServer
-{
-  const OiConfig *config;
-  OiIo *io;
-  OiCalls *calls;
-  OiServerUsersFunc users_changed;
-  gpointer users_changed_data;
-  SoupServer *soup;
-  WspRouter *router;
-  WspLocalServer *home;         /* the door's own callers, in the process */
-  gchar *fingerprint;           /* NULL without TLS */
-  OiSessions *sessions;
-  guint prune_id;
-
-  OiBackoff *login_by_address;
-  OiBackoff *login_by_user;
-  GHashTable *logins_running;   /* addresses whose check runs (one each) */
-
-  GHashTable *sockets_by_address;       /* address -> open /wsp sockets */
-  GHashTable *sockets;          /* WspConnection -> its address */
-};
 
 /* The peer's IP address as text ("?" if it has none). A forwarded-for
  * header never stands in for it. */
-static gchar *
-remote_ip (SoupServerMessage * msg)
+gchar *
+oi_server_remote_ip (SoupServerMessage * msg)
 {
   GSocketAddress *address = soup_server_message_get_remote_address (msg);
 
@@ -59,8 +36,8 @@ remote_ip (SoupServerMessage * msg)
       (G_INET_SOCKET_ADDRESS (address)));
 }
 
-static void
-counter_add (GHashTable * counters, const gchar * key, gint delta)
+void
+oi_server_counter_add (GHashTable * counters, const gchar * key, gint delta)
 {
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
 
@@ -71,8 +48,8 @@ counter_add (GHashTable * counters, const gchar * key, gint delta)
     g_hash_table_insert (counters, g_strdup (key), GUINT_TO_POINTER (count));
 }
 
-static guint
-counter_get (GHashTable * counters, const gchar * key)
+guint
+oi_server_counter_get (GHashTable * counters, const gchar * key)
 {
   return GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
 }
@@ -117,8 +94,9 @@ respond_builder (SoupServerMessage * msg, guint status, JsonBuilder * b)
   respond_node (msg, status, node);
 }
 
-static void
-respond_error (SoupServerMessage * msg, guint status, const gchar * what)
+void
+oi_server_respond_error (SoupServerMessage * msg, guint status,
+    const gchar * what)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
@@ -162,16 +140,17 @@ prune_timer (gpointer data)
 
 /* The users file changed (intercomd --add-user...): the daemon reloads its
  * config, which ends the sessions it invalidates. */
-static void
-check_users (OiServer * self)
+void
+oi_server_check_users (OiServer * self)
 {
   if (self->users_changed && oi_config_users_changed (self->config))
     self->users_changed (self->users_changed_data);
 }
 
 /* The session of @msg, or NULL; @token_out: its cookie token. */
-static const OiSession *
-find_session (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
+const OiSession *
+oi_server_find_session (OiServer * self, SoupServerMessage * msg,
+    gchar ** token_out)
 {
   const gchar *header = soup_message_headers_get_list
       (soup_server_message_get_request_headers (msg), "Cookie");
@@ -194,8 +173,8 @@ find_session (OiServer * self, SoupServerMessage * msg, gchar ** token_out)
 /* A browser sends Origin with every POST and WebSocket: one that is not
  * this station's own is another site's page (CSRF, cross-site WebSocket
  * hijacking). Clients that send none (tools, other stations) pass. */
-static gboolean
-origin_ok (OiServer * self, SoupServerMessage * msg)
+gboolean
+oi_server_origin_ok (OiServer * self, SoupServerMessage * msg)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const gchar *origin = soup_message_headers_get_one (headers, "Origin");
@@ -316,7 +295,7 @@ login_done (GObject * source, GAsyncResult * result, gpointer data)
 
     g_message ("login refused for \"%s\" from %s (next attempt in %u ms)",
         login->user, login->address, wait);
-    respond_error (login->msg, SOUP_STATUS_UNAUTHORIZED,
+    oi_server_respond_error (login->msg, SOUP_STATUS_UNAUTHORIZED,
         "wrong user or password");
     soup_server_message_unpause (login->msg);
     return;
@@ -355,7 +334,8 @@ read_object (SoupServerMessage * msg, JsonParser ** parser_out)
       || !json_parser_load_from_data (parser, body->data, body->length, NULL)
       || !(root = json_parser_get_root (parser))
       || !JSON_NODE_HOLDS_OBJECT (root)) {
-    respond_error (msg, SOUP_STATUS_BAD_REQUEST, "a JSON object is expected");
+    oi_server_respond_error (msg, SOUP_STATUS_BAD_REQUEST,
+        "a JSON object is expected");
     return NULL;
   }
   *parser_out = g_steal_pointer (&parser);
@@ -380,14 +360,14 @@ api_login (OiServer * self, SoupServerMessage * msg)
   JsonObject *object;
   const gchar *user, *password;
   const OiUser *known;
-  g_autofree gchar *address = remote_ip (msg);
+  g_autofree gchar *address = oi_server_remote_ip (msg);
   gint64 now = g_get_monotonic_time ();
   guint wait, by_address, by_user;
   Login *login;
   GTask *task;
 
-  if (!origin_ok (self, msg)) {
-    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
+  if (!oi_server_origin_ok (self, msg)) {
+    oi_server_respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
         "refused");
     return;
   }
@@ -397,7 +377,8 @@ api_login (OiServer * self, SoupServerMessage * msg)
   password = member_string (object, "password");
   if (user == NULL || password == NULL || strlen (user) > 64
       || strlen (password) > 1024) {
-    respond_error (msg, SOUP_STATUS_BAD_REQUEST, "user and password are "
+    oi_server_respond_error (msg, SOUP_STATUS_BAD_REQUEST,
+        "user and password are "
         "required");
     return;
   }
@@ -429,7 +410,8 @@ api_login (OiServer * self, SoupServerMessage * msg)
   if (g_hash_table_size (self->logins_running) >= MAX_LOGINS_RUNNING) {
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "Retry-After", "1");
-    respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy checking "
+    oi_server_respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+        "busy checking "
         "other logins: try again in 1 s");
     return;
   }
@@ -462,12 +444,20 @@ api_me (OiServer * self, SoupServerMessage * msg, const OiSession * session)
   json_builder_add_string_value (b, user);
   json_builder_set_member_name (b, "uri");
   json_builder_add_string_value (b, uri);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, self->config->home_server ?
+      "home-server" : "door");
+  /* a home server has no door of its own (its doors: "doors" in state) */
   json_builder_set_member_name (b, "door");
-  json_builder_add_string_value (b, self->config->door_uri);
+  if (self->config->home_server)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, self->config->door_uri);
   json_builder_set_member_name (b, "name");
   json_builder_add_string_value (b, self->config->name);
   json_builder_set_member_name (b, "sim");
-  json_builder_add_boolean_value (b, oi_io_is_simulated (self->io));
+  json_builder_add_boolean_value (b, self->io && oi_io_is_simulated
+      (self->io));
   json_builder_set_member_name (b, "csrf");
   json_builder_add_string_value (b, session->csrf);
   /* for the resident to compare with what the browser shows */
@@ -486,8 +476,16 @@ api_state (OiServer * self, SoupServerMessage * msg)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  oi_io_add_state_json (self->io, b);
-  oi_calls_add_state_json (self->calls, b);
+  if (self->io)
+    oi_io_add_state_json (self->io, b);
+  if (self->calls) {
+    oi_calls_add_state_json (self->calls, b);
+  } else {
+    json_builder_set_member_name (b, "calls");
+    json_builder_begin_array (b);
+    json_builder_end_array (b);
+  }
+  oi_server_add_doors_json (self, b);
   json_builder_end_object (b);
   respond_builder (msg, SOUP_STATUS_OK, b);
 }
@@ -498,7 +496,13 @@ api_history (OiServer * self, SoupServerMessage * msg)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  oi_calls_add_history_json (self->calls, b);
+  if (self->calls) {
+    oi_calls_add_history_json (self->calls, b);
+  } else {
+    json_builder_set_member_name (b, "calls");
+    json_builder_begin_array (b);
+    json_builder_end_array (b);
+  }
   json_builder_end_object (b);
   respond_builder (msg, SOUP_STATUS_OK, b);
 }
@@ -510,8 +514,9 @@ api_snapshot (OiServer * self, SoupServerMessage * msg, const gchar * id)
   g_autoptr (GBytes) jpeg = NULL;
 
   if (!g_ascii_string_to_unsigned (id, 10, 1, G_MAXUINT, &number, NULL)
+      || self->calls == NULL
       || !(jpeg = oi_calls_get_snapshot (self->calls, number))) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such snapshot");
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such snapshot");
     return;
   }
   set_security_headers (msg);
@@ -527,8 +532,9 @@ api_sim_input (OiServer * self, SoupServerMessage * msg, const gchar * name)
   JsonObject *object;
   JsonNode *active;
 
-  if (!oi_io_is_simulated (self->io)) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no simulated GPIO chip");
+  if (self->io == NULL || !oi_io_is_simulated (self->io)) {
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND,
+        "no simulated GPIO chip");
     return;
   }
   if (!(object = read_object (msg, &parser)))
@@ -536,12 +542,13 @@ api_sim_input (OiServer * self, SoupServerMessage * msg, const gchar * name)
   active = json_object_get_member (object, "active");
   if (active == NULL || !JSON_NODE_HOLDS_VALUE (active)
       || json_node_get_value_type (active) != G_TYPE_BOOLEAN) {
-    respond_error (msg, SOUP_STATUS_BAD_REQUEST, "\"active\": true or false "
+    oi_server_respond_error (msg, SOUP_STATUS_BAD_REQUEST,
+        "\"active\": true or false "
         "is required");
     return;
   }
   if (!oi_io_sim_set_input (self->io, name, json_node_get_boolean (active))) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such input");
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such input");
     return;
   }
   respond_empty (msg, SOUP_STATUS_NO_CONTENT);
@@ -552,8 +559,9 @@ api_sim_relays (OiServer * self, SoupServerMessage * msg)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
-  if (!oi_io_is_simulated (self->io)) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no simulated GPIO chip");
+  if (self->io == NULL || !oi_io_is_simulated (self->io)) {
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND,
+        "no simulated GPIO chip");
     return;
   }
   json_builder_begin_object (b);
@@ -575,29 +583,30 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
   const OiSession *session;
   const gchar *user;
 
-  check_users (self);
+  oi_server_check_users (self);
   if (post && g_str_equal (route, "/login")) {
     api_login (self, msg);
     return;
   }
-  session = find_session (self, msg, &token);
+  session = oi_server_find_session (self, msg, &token);
   if (session == NULL) {
-    respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
+    oi_server_respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
     return;
   }
   user = session->user;
   /* Every state change: from this station's own page, with the session's
    * CSRF token (the page has it from the login and /me). */
-  if (!get && !origin_ok (self, msg)) {
+  if (!get && !oi_server_origin_ok (self, msg)) {
     g_message ("%s: cross-origin %s %s refused", user, method, path);
-    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
+    oi_server_respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
         "refused");
     return;
   }
   if (!get && !csrf_ok (session, msg)) {
     g_message ("%s: %s %s without the right CSRF token refused", user,
         method, path);
-    respond_error (msg, SOUP_STATUS_FORBIDDEN, "CSRF token missing or "
+    oi_server_respond_error (msg, SOUP_STATUS_FORBIDDEN,
+        "CSRF token missing or "
         "wrong");
     return;
   }
@@ -621,14 +630,14 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
         strlen (route) - strlen ("/history/") - strlen ("/snapshot.jpg"));
 
     api_snapshot (self, msg, id);
-  } else if (post && g_str_equal (route, "/calls/hangup")) {
+  } else if (post && g_str_equal (route, "/calls/hangup") && self->calls) {
     g_message ("%s ends the calls from the door", user);
     oi_calls_hangup_all (self->calls);
     respond_empty (msg, SOUP_STATUS_NO_CONTENT);
   } else if (post && g_str_has_prefix (route, "/sim/inputs/")) {
     api_sim_input (self, msg, route + strlen ("/sim/inputs/"));
   } else {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such API");
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such API");
   }
 }
 
@@ -669,7 +678,7 @@ static_handler (SoupServer * soup, SoupServerMessage * msg,
   gsize len;
 
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
-    respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only");
+    oi_server_respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only");
     return;
   }
   if (g_str_equal (path, "/"))
@@ -677,13 +686,13 @@ static_handler (SoupServer * soup, SoupServerMessage * msg,
   /* Only plain names under the web root: no "..", no hidden files. */
   if (strstr (path, "/.") || strstr (path, "//") || strchr (path, '\\')
       || !(type = content_type (path))) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND, "not found");
     return;
   }
   file = g_build_filename (self->config->web_root, path, NULL);
   if (!g_file_test (file, G_FILE_TEST_IS_REGULAR)
       || !g_file_get_contents (file, &contents, &len, NULL)) {
-    respond_error (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    oi_server_respond_error (msg, SOUP_STATUS_NOT_FOUND, "not found");
     return;
   }
   set_security_headers (msg);
@@ -692,137 +701,6 @@ static_handler (SoupServer * soup, SoupServerMessage * msg,
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE,
       g_steal_pointer (&contents), len);
-}
-
-/* Who a /wsp socket is: a logged-in browser is its user's address; a
- * bearer token is a [peer] station's ("*@its-host": any of its users).
- * The door's own caller elements come in the process (home_accept()). */
-static gchar *
-wsp_identity (OiServer * self, SoupServerMessage * msg)
-{
-  const gchar *auth;
-  const gchar *token;
-  const OiPeer *peer;
-  const OiSession *session = find_session (self, msg, NULL);
-
-  if (session)
-    return g_strdup_printf ("%s@%s", session->user, self->config->host);
-  auth = soup_message_headers_get_one
-      (soup_server_message_get_request_headers (msg), "Authorization");
-  if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
-    return NULL;
-  token = auth + 7;
-  if ((peer = oi_config_find_peer_by_token (self->config, token)))
-    return g_strdup_printf ("*@%s", peer->host);
-  return NULL;
-}
-
-static void
-wsp_early_handler (SoupServer * soup, SoupServerMessage * msg,
-    const gchar * path, GHashTable * query, gpointer data)
-{
-  OiServer *self = data;
-  g_autofree gchar *identity = NULL;
-  g_autofree gchar *address = remote_ip (msg);
-
-  check_users (self);
-  if (!origin_ok (self, msg)) {
-    g_message ("WSP socket from %s refused: cross-origin", address);
-    respond_error (msg, SOUP_STATUS_FORBIDDEN, "cross-origin request "
-        "refused");
-    return;
-  }
-  identity = wsp_identity (self, msg);
-  if (identity == NULL) {
-    g_message ("WSP socket from %s refused: not logged in, no valid token",
-        address);
-    respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
-    return;
-  }
-  if (counter_get (self->sockets_by_address, address) >=
-      self->config->max_sockets_per_address
-      || g_hash_table_size (self->sockets) >= self->config->max_sockets) {
-    g_message ("WSP socket of %s from %s refused: %u open from there, %u "
-        "in all ([limits] sockets-per-address, sockets)", identity, address,
-        counter_get (self->sockets_by_address, address),
-        g_hash_table_size (self->sockets));
-    soup_message_headers_replace (soup_server_message_get_response_headers
-        (msg), "Retry-After", "10");
-    respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many sockets");
-  }
-}
-
-/* An open /wsp socket counts from its acceptance until it closes or, if
- * its last holder drops it first, until it is gone. */
-static void
-socket_uncount (OiServer * self, WspConnection * connection)
-{
-  gchar *address = g_hash_table_lookup (self->sockets, connection);
-
-  if (address == NULL)
-    return;
-  counter_add (self->sockets_by_address, address, -1);
-  g_hash_table_remove (self->sockets, connection);
-}
-
-static void wsp_socket_gone (gpointer data, GObject * where_it_was);
-
-static void
-wsp_closed (WspConnection * connection, guint code, gpointer data)
-{
-  OiServer *self = data;
-
-  g_signal_handlers_disconnect_by_data (connection, self);
-  g_object_weak_unref (G_OBJECT (connection), wsp_socket_gone, self);
-  socket_uncount (self, connection);
-}
-
-static void
-wsp_socket_gone (gpointer data, GObject * where_it_was)
-{
-  socket_uncount (data, (WspConnection *) where_it_was);
-}
-
-static void
-door_invite (WspConnection * connection, const WspMessage * invite,
-    const gchar * identity, gpointer data)
-{
-  OiServer *self = data;
-
-  oi_calls_incoming (self->calls, connection, invite, identity);
-}
-
-static void
-wsp_accept (WspConnection * connection, SoupServerMessage * msg,
-    gpointer data)
-{
-  OiServer *self = data;
-  g_autofree gchar *identity = wsp_identity (self, msg);
-  g_autofree gchar *address = remote_ip (msg);
-
-  if (identity == NULL) {
-    wsp_connection_send_bye_and_close (connection,
-        WSP_BYE_NOT_AUTHENTICATED, NULL);
-    return;
-  }
-  /* Counted until it closes, whoever holds it then. */
-  counter_add (self->sockets_by_address, address, 1);
-  g_hash_table_insert (self->sockets, connection, g_steal_pointer (&address));
-  g_signal_connect (connection, "closed", G_CALLBACK (wsp_closed), self);
-  g_object_weak_ref (G_OBJECT (connection), wsp_socket_gone, self);
-  wsp_router_accept_connection (self->router, connection, identity,
-      door_invite, self);
-}
-
-/* The door's own caller elements, in the process (OI_HOME_SERVER_NAME):
- * the door's identity, no socket counted, the same router. */
-static void
-home_accept (WspConnection * connection, gpointer data)
-{
-  OiServer *self = data;
-
-  wsp_router_accept_connection (self->router, connection,
-      self->config->door_uri, door_invite, self);
 }
 
 OiServer *
@@ -834,6 +712,7 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   g_autoptr (GInetAddress) address = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_auto (GStrv) users = NULL;
+  g_auto (GStrv) doors = NULL;
   g_autofree gchar *sessions_path = NULL;
   guint max_delay_ms = MIN (config->login_max_delay, G_MAXUINT / 1000) * 1000;
 
@@ -860,9 +739,14 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
   self->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->prune_id = g_timeout_add_seconds (PRUNE_INTERVAL_S, prune_timer,
       self);
-  self->router = wsp_router_new (config->host, config->door_user);
+  /* A home server has no door of its own: every callee is a user or a
+   * door that registers here. */
+  self->router = wsp_router_new (config->host,
+      config->home_server ? NULL : config->door_user);
   users = oi_config_user_names (config);
+  doors = oi_config_door_names (config);
   wsp_router_set_users (self->router, (const gchar * const *) users);
+  wsp_router_set_stations (self->router, (const gchar * const *) doors);
 
   if (config->tls) {
     certificate = g_tls_certificate_new_from_files (config->certificate,
@@ -875,12 +759,7 @@ oi_server_new (const OiConfig * config, OiIo * io, OiCalls * calls,
       "server-header", NULL, NULL);
   soup_server_add_handler (self->soup, "/api/v1", api_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, static_handler, self, NULL);
-  soup_server_add_early_handler (self->soup, "/wsp", wsp_early_handler, self,
-      NULL);
-  wsp_server_add_endpoint (self->soup, "/wsp", NULL, wsp_accept, self, NULL);
-  self->home = wsp_local_server_new (OI_HOME_SERVER_NAME, NULL, home_accept,
-      self, NULL, error);
-  if (self->home == NULL)
+  if (!oi_server_add_wsp (self, error))
     goto failed;
 
   address = g_inet_address_new_from_string (config->address);
@@ -926,17 +805,7 @@ oi_server_free (OiServer * self)
     g_source_remove (self->prune_id);
   /* (writes the last uses not yet on disk) */
   g_clear_pointer (&self->sessions, oi_sessions_free);
-  if (self->sockets) {
-    GHashTableIter iter;
-    gpointer connection;
-
-    g_hash_table_iter_init (&iter, self->sockets);
-    while (g_hash_table_iter_next (&iter, &connection, NULL)) {
-      g_signal_handlers_disconnect_by_data (connection, self);
-      g_object_weak_unref (connection, wsp_socket_gone, self);
-    }
-    g_hash_table_unref (self->sockets);
-  }
+  oi_server_forget_sockets (self);
   g_clear_pointer (&self->sockets_by_address, g_hash_table_unref);
   g_clear_pointer (&self->logins_running, g_hash_table_unref);
   g_clear_pointer (&self->login_by_address, oi_backoff_free);
@@ -949,9 +818,11 @@ void
 oi_server_set_config (OiServer * self, const OiConfig * config)
 {
   g_auto (GStrv) users = oi_config_user_names (config);
+  g_auto (GStrv) doors = oi_config_door_names (config);
 
   self->config = config;
   wsp_router_set_users (self->router, (const gchar * const *) users);
+  wsp_router_set_stations (self->router, (const gchar * const *) doors);
   oi_sessions_set_limits (self->sessions, config->session_idle,
       config->session_lifetime);
   oi_sessions_prune (self->sessions, g_get_real_time ());

@@ -199,6 +199,105 @@ GST_START_TEST (test_peer_and_limit_refusals)
 
 GST_END_TEST;
 
+/* A home server ([station] role, [door NAME]) and a door registering at
+ * one ([home-server]). */
+GST_START_TEST (test_home_server)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) home = load_text ("[station]\nhost=home.test\n"
+      "role=home-server\n"
+      "[door front]\ntoken=" TOKEN "\nname=Front door\n"
+      "[door back]\ntoken=" TOKEN "-back\n"
+      "[peer garden]\nhost=garden.test\ntoken=" TOKEN "-garden\n", &error);
+  g_autoptr (OiConfig) door = NULL;
+  g_autoptr (OiConfig) listed = NULL;
+  g_auto (GStrv) names = NULL;
+  const OiRemoteDoor *found;
+
+  fail_unless (home != NULL, "%s", error ? error->message : "");
+  fail_unless (home->home_server);
+  fail_unless (home->home_url == NULL);
+  names = oi_config_door_names (home);
+  fail_unless_equals_int (g_strv_length (names), 2);
+  fail_unless_equals_string (names[0], "front");
+  found = oi_config_find_door_by_token (home, TOKEN);
+  fail_unless (found != NULL && g_str_equal (found->display_name,
+          "Front door"));
+  found = oi_config_find_door_by_token (home, TOKEN "-back");
+  fail_unless (found != NULL && g_str_equal (found->display_name, "back"));
+  fail_unless (oi_config_find_door_by_token (home, TOKEN "-garden") == NULL);
+  fail_unless (oi_config_find_door_by_token (home, TOKEN "x") == NULL);
+
+  door = load_text ("[station]\nhost=door.test:8443\n"
+      "[home-server]\nurl=wss://Home.Test:9443/wsp\ntoken=" TOKEN "\n"
+      "[user alice]\npassword-hash=" HASH "\n", &error);
+  fail_unless (door != NULL, "%s", error ? error->message : "");
+  fail_unless (!door->home_server);
+  /* The door's address there: its own user at the URL's host and port. */
+  fail_unless_equals_string (door->home_host, "Home.Test:9443");
+  fail_unless_equals_string (door->home_uri, "door@Home.Test:9443");
+  fail_unless (oi_config_is_home_address (door, "bob@home.test:9443"));
+  fail_unless (!oi_config_is_home_address (door, "bob@home.test"));
+  fail_unless (!oi_config_is_home_address (door, "alice@door.test:8443"));
+  /* allow-callers absent: the users here, and through the home server
+   * (no address) every user there, whom it vouches for. */
+  fail_unless (oi_config_caller_allowed (door, "bob@home.test:9443", NULL));
+  fail_unless (oi_config_caller_allowed (door, "alice@door.test:8443",
+          NULL));
+  fail_unless (!oi_config_caller_allowed (door, "eve@other.test", NULL));
+
+  listed = load_text ("[station]\nhost=door.test:8443\n"
+      "[calls]\nallow-callers=bob@home.test\n"
+      "[home-server]\nurl=wss://home.test/wsp\ntoken=" TOKEN "\n"
+      "user=front\nhost=home.test\n", &error);
+  fail_unless (listed != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_string (listed->home_uri, "front@home.test");
+  /* allow-callers given: only those. */
+  fail_unless (oi_config_caller_allowed (listed, "bob@home.test", NULL));
+  fail_unless (!oi_config_caller_allowed (listed, "carol@home.test", NULL));
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_home_server_refusals)
+{
+  g_autoptr (GError) error = NULL;
+  OiConfig *c;
+
+  expect_refused ("[door front]\ntoken=short\n", "[door front] token");
+  expect_refused ("[door front]\n", "[door front] token");
+  expect_refused ("[door front]\ntoken=" TOKEN "\nhost=x\n",
+      "[door front] host");
+  expect_refused ("[door a b]\ntoken=" TOKEN "\n", "[door a b]");
+  expect_refused ("[door door]\ntoken=" TOKEN "\n", "[door door]");
+  expect_refused ("[user alice]\npassword-hash=" HASH "\n"
+      "[door alice]\ntoken=" TOKEN "\n", "[door alice]");
+  expect_refused ("[door a]\ntoken=" TOKEN "\n[door b]\ntoken=" TOKEN
+      "\n", "[door b] token");
+  expect_refused ("[peer p]\nhost=p.test\ntoken=" TOKEN "\n"
+      "[door a]\ntoken=" TOKEN "\n", "[door a] token");
+  expect_refused ("[home-server]\ntoken=" TOKEN "\n", "[home-server] url");
+  expect_refused ("[home-server]\nurl=https://h.test/wsp\ntoken=" TOKEN
+      "\n", "[home-server] url");
+  expect_refused ("[home-server]\nurl=wss://h.test/wsp\n",
+      "[home-server] token");
+  expect_refused ("[home-server]\nurl=wss://h.test/wsp\ntoken=" TOKEN "\n"
+      "certificate=/nonexistent.pem\n", "[home-server] certificate");
+  expect_refused ("[home-server]\nurl=wss://door.test:8443/wsp\ntoken="
+      TOKEN "\n", "[home-server] host");
+  expect_refused ("[home-server]\nurl=wss://h.test/wsp\ntoken=" TOKEN "\n"
+      "user=a b\n", "[home-server] user");
+
+  c = load_text ("[station]\nhost=h.test\nrole=hub\n", &error);
+  fail_unless (c == NULL && strstr (error->message, "[station] role"));
+  g_clear_error (&error);
+  c = load_text ("[station]\nhost=h.test\nrole=home-server\n"
+      "[home-server]\nurl=wss://other.test/wsp\ntoken=" TOKEN "\n", &error);
+  fail_unless (c == NULL && strstr (error->message, "[station] role"));
+}
+
+GST_END_TEST;
+
 /* <state-dir>/users.conf, the file the user commands manage. */
 GST_START_TEST (test_users_file)
 {
@@ -268,6 +367,8 @@ config_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_defaults);
   tcase_add_test (tc, test_example);
+  tcase_add_test (tc, test_home_server);
+  tcase_add_test (tc, test_home_server_refusals);
   tcase_add_test (tc, test_allow_lists);
   tcase_add_test (tc, test_refusals);
   tcase_add_test (tc, test_no_pipeline_injection);
