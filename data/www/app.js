@@ -27,7 +27,10 @@
 //   lastPc      the RTCPeerConnection of the current or last call
 //   handedOver  the current (or last) call's signalling moved to the wsp
 //               channel (bye 101) and its WebSocket was closed
-//   answer(), decline(), hangup(), callDoor(), sendIo(msgArray) -> bool
+//   doors       the doors that register at this station when it is a home
+//               server: [{uri, name, registered}] from GET /api/v1/state
+//   answer(), decline(), hangup(), callDoor([uri]), sendIo(msgArray) -> bool
+//               (callDoor: this station's door, or the door at uri)
 //   stats()     async: {framesDecoded, frameWidth, frameHeight,
 //               totalAudioEnergy, videoCodec ('vp8'|'h264'|...), audioCodec}
 //               of the current (or last) call's inbound RTP; zeros without one
@@ -43,6 +46,8 @@ const BACKOFF_MAX_MS = 30000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 2000;
 const HANGUP_FLUSH_MS = 1000;
+// A home server's page: how often the doors' registrations are looked at.
+const DOORS_REFRESH_MS = 5000;
 
 const BYE_TEXT = {
   101: 'transferred', 200: 'The call ended.', 400: 'Bad request.',
@@ -69,10 +74,11 @@ const hooks = {
   pc: null,
   lastPc: null,
   handedOver: false,
+  doors: [],
   answer: () => answerCall(),
   decline: () => declineCall(),
   hangup: () => hangupCall(),
-  callDoor: () => callDoor(),
+  callDoor: (uri) => callDoor(uri),
   sendIo: (msg) => sendIo(msg),
   stats: () => callStats(),
 };
@@ -218,11 +224,17 @@ function enterMain(me) {
   document.title = (me.name || 'Door') + ' – Open Intercom';
   $('identity').textContent = me.uri ? me.user + ' (' + me.uri + ')' : me.user;
   $('panel-link').hidden = !me.sim;
+  // A home server has no door of its own: its doors register here.
+  $('call-door').hidden = !me.door;
+  $('io-card').hidden = !me.door;
   $('fingerprint').textContent = me.fingerprint ||
       'none: this station runs without TLS';
   setState('idle');
   showMessage('Waiting for the door bell.');
   refreshState();
+  if (!me.door && !doorsTimer)
+    doorsTimer = setInterval(() => { if (!call) refreshState(); },
+        DOORS_REFRESH_MS);
   refreshHistory();
   loggedIn = true;
   registration.backoff = BACKOFF_MIN_MS;
@@ -296,12 +308,43 @@ function applyIoState(state) {
 async function refreshState() {
   try {
     const r = await api('GET', 'state');
-    if (r.ok)
+    if (r.ok) {
       applyIoState(r.data);
+      showDoors(r.data && r.data.doors);
+    }
   } catch (e) {
     logError('GET /api/v1/state: ' + e);
   }
 }
+
+// The doors that register here (a home server): one button each.
+function showDoors(doors) {
+  hooks.doors = Array.isArray(doors) ? doors : [];
+  const list = $('doors');
+  list.replaceChildren();
+  for (const d of hooks.doors) {
+    if (!d || typeof d.uri !== 'string')
+      continue;
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'primary big';
+    button.textContent = 'Call ' + (d.name || d.uri);
+    button.disabled = !d.registered;
+    button.addEventListener('click', () => callDoor(d.uri));
+    li.append(button);
+    if (!d.registered) {
+      const note = document.createElement('p');
+      note.className = 'muted';
+      note.textContent = 'Not connected to this server.';
+      li.append(note);
+    }
+    list.append(li);
+  }
+  list.hidden = hooks.doors.length === 0;
+}
+
+let doorsTimer = null;
 
 // ------------------------------------------------------------------ history
 
@@ -995,9 +1038,11 @@ function declineCall() {
   return true;
 }
 
-// Mode 2: we are the caller; the door answers with its offer.
-function callDoor() {
-  if (call || !loggedIn || !hooks.me)
+// Mode 2: we are the caller; the door (this station's, or one that
+// registers here: @uri) answers with its offer.
+function callDoor(uri) {
+  const callee = uri || hooks.me && hooks.me.door;
+  if (call || !loggedIn || !hooks.me || !callee)
     return false;
   let ws;
   try {
@@ -1018,7 +1063,7 @@ function callDoor() {
       return;
     wsSend(ws, 'socket', ['invite', {
       caller: { uri: hooks.me.uri, name: hooks.me.user },
-      callee: { uri: hooks.me.door },
+      callee: { uri: callee },
     }]);
   };
   return true;
