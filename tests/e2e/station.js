@@ -85,10 +85,14 @@ async function hashPassword(password) {
 // `gpio`: more lines for that group; `extra`: more groups. `address`: the
 // one the pages reach it at (ICE uses it too; the server listens on all of
 // a test namespace's addresses when it is not loopback).
+// `role`: 'home-server' for a station with no door; `ring`: the ring
+// targets (default: alice here); `allowCallers`: default alice here, null:
+// the key left out (its default).
 export class Station {
   static async start({ codec = 'vp8', echoCancel = false, extra = '',
     allowNetworks = '127.0.0.0/8', bitrate = 800, pipeline = 'test',
-    pipelines = null, gpio = '', address = '127.0.0.1' } = {}) {
+    pipelines = null, gpio = '', address = '127.0.0.1', role = 'door',
+    ring = undefined, allowCallers = undefined } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
@@ -116,6 +120,7 @@ export class Station {
 host=${st.host}
 door=door
 name=Test door
+role=${role}
 state-dir=${join(st.dir, 'state')}
 
 [server]
@@ -140,9 +145,9 @@ chip=sim
 ${gpio}
 
 [calls]
-ring=${st.uri('alice')}
+ring=${ring ?? st.uri('alice')}
 ring-timeout=30
-allow-callers=${st.uri('alice')}
+${allowCallers === null ? '' : `allow-callers=${allowCallers ?? st.uri('alice')}`}
 allow-networks=${allowNetworks}
 
 [ice]
