@@ -32,7 +32,8 @@ static const struct
               "allow-callers", "allow-networks", NULL}},
   {"limits", {"sockets-per-address", "sockets", "peers", "login-failures",
               "login-delay", "login-max-delay", NULL}},
-  {"ice", {"stun", "turn", "local-addresses", NULL}},
+  {"ice", {"stun", "turn", "turn-user", "turn-password", "turn-secret",
+              "turn-ttl", "relay-only", "local-addresses", NULL}},
 };
 
 static void
@@ -116,8 +117,14 @@ oi_config_free (OiConfig * c)
   g_strfreev (c->ring);
   g_strfreev (c->allow_callers);
   g_clear_pointer (&c->allow_networks, g_ptr_array_unref);
-  g_free (c->stun);
-  g_free (c->turn);
+  g_clear_pointer (&c->ice_servers, g_ptr_array_unref);
+  g_free (c->turn_user);
+  if (c->turn_password)
+    sodium_memzero (c->turn_password, strlen (c->turn_password));
+  g_free (c->turn_password);
+  if (c->turn_secret)
+    sodium_memzero (c->turn_secret, strlen (c->turn_secret));
+  g_free (c->turn_secret);
   g_free (c->local_addresses);
   g_clear_pointer (&c->users, g_ptr_array_unref);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
@@ -526,6 +533,52 @@ load_home_server (GKeyFile * kf, OiConfig * c, GError ** error)
   return TRUE;
 }
 
+/* [ice]: STUN and TURN servers and their credentials. */
+static gboolean
+load_ice (GKeyFile * kf, OiConfig * c, GError ** error)
+{
+  static const gchar *const keys[] = { "stun", "turn" };
+  gboolean turn = FALSE;
+
+  c->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      oi_ice_server_free);
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++) {
+    g_auto (GStrv) uris = NULL;
+
+    if (!get_list (kf, "ice", keys[k], NULL, &uris, error))
+      return FALSE;
+    for (guint i = 0; uris[i]; i++) {
+      g_autoptr (GError) why = NULL;
+      OiIceServer *server = oi_ice_server_parse (uris[i], &why);
+
+      if (server == NULL || (server->kind == OI_ICE_STUN) != (k == 0)) {
+        oi_ice_server_free (server);
+        return fail (error, "ice", keys[k], "%s", why ? why->message :
+            k == 0 ? "stun: URIs only" : "turn: or turns: URIs only");
+      }
+      turn |= server->kind != OI_ICE_STUN;
+      g_ptr_array_add (c->ice_servers, server);
+    }
+  }
+  if (!get_string (kf, "ice", "turn-user", NULL, &c->turn_user, error)
+      || !get_string (kf, "ice", "turn-password", NULL, &c->turn_password,
+          error)
+      || !get_string (kf, "ice", "turn-secret", NULL, &c->turn_secret, error)
+      || !get_uint (kf, "ice", "turn-ttl", 86400, 60, 30 * 86400,
+          &c->turn_ttl, error)
+      || !get_bool (kf, "ice", "relay-only", FALSE, &c->relay_only, error))
+    return FALSE;
+  if (c->turn_secret && (c->turn_user || c->turn_password))
+    return fail (error, "ice", "turn-secret", "either turn-secret or "
+        "turn-user and turn-password, not both");
+  if (turn && !c->turn_secret && (!c->turn_user || !c->turn_password))
+    return fail (error, "ice", "turn-user", "a TURN server needs "
+        "turn-user and turn-password, or turn-secret");
+  if (c->relay_only && !turn)
+    return fail (error, "ice", "relay-only", "needs a TURN server (turn=)");
+  return TRUE;
+}
+
 static gboolean
 chip_present (void)
 {
@@ -830,8 +883,7 @@ load_key_file (GKeyFile * kf, const gchar * path, GError ** error)
           error)
       || !get_uint (kf, "limits", "login-max-delay", 300, 1, 86400,
           &c->login_max_delay, error)
-      || !get_string (kf, "ice", "stun", NULL, &c->stun, error)
-      || !get_string (kf, "ice", "turn", NULL, &c->turn, error)
+      || !load_ice (kf, c, error)
       || !get_string (kf, "ice", "local-addresses", NULL,
           &c->local_addresses, error)
       || !load_users (kf, c, FALSE, error)

@@ -50,6 +50,23 @@ typedef struct
   gchar *token;
 } OiRemoteDoor;
 
+/* An ICE server of [ice] (ice.c). */
+typedef enum
+{
+  OI_ICE_STUN,
+  OI_ICE_TURN,
+  OI_ICE_TURNS,
+} OiIceKind;
+
+typedef struct
+{
+  OiIceKind kind;
+  gchar *uri;                   /* as written: stun:h:p, turn:h:p?transport= */
+  gchar *host;
+  guint port;
+  gboolean tcp;
+} OiIceServer;
+
 /* A name=offset line map ("bell=17,in1=27"). */
 typedef struct
 {
@@ -114,8 +131,11 @@ typedef struct
   guint login_failures, login_delay, login_max_delay;   /* -, s, s */
 
   /* [ice] */
-  gchar *stun;
-  gchar *turn;
+  GPtrArray *ice_servers;       /* OiIceServer: the stun, then the turn */
+  gchar *turn_user, *turn_password;     /* long-term credentials */
+  gchar *turn_secret;           /* or: short-lived ones made from this */
+  guint turn_ttl;               /* s, their lifetime */
+  gboolean relay_only;
   gchar *local_addresses;
 
   /* [home-server]: where this door registers (home_url NULL: nowhere) */
@@ -172,6 +192,24 @@ void oi_config_mark_users_seen (OiConfig * config);
 gchar **oi_config_user_names (const OiConfig * config);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OiConfig, oi_config_free)
+
+/* ice.c: ICE servers */
+
+/* A stun:, turn: or turns: URI (host[:port], ?transport=udp|tcp). */
+OiIceServer *oi_ice_server_parse (const gchar * text, GError ** error);
+void oi_ice_server_free (OiIceServer * server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OiIceServer, oi_ice_server_free)
+/* The TURN credentials for @name at @now_s (s since the epoch): the
+ * config's long-term ones, or short-lived ones from turn-secret. */
+void oi_ice_credentials (const OiConfig * config, const gchar * name,
+    gint64 now_s, gchar ** user, gchar ** password);
+/* @server as webrtcbin's stun-server / turn-server take it. */
+gchar *oi_ice_webrtcbin_uri (const OiIceServer * server, const gchar * user,
+    const gchar * password);
+/* Adds "iceServers" (RTCConfiguration's, with credentials for @name) and
+ * "iceTransportPolicy" to @builder. */
+void oi_ice_add_browser_json (const OiConfig * config, const gchar * name,
+    JsonBuilder * builder);
 
 /* io.c: the IO pipeline, always running */
 

@@ -203,17 +203,46 @@ link_tee (Peer * peer, GstElement * tee, GstPad * sink)
   return ok;
 }
 
+/* The [ice] servers (ice.c), with credentials made now: webrtcbin takes
+ * one STUN server and one TURN server by property, more TURN servers by
+ * its add-turn-server signal; relay-only is its ice-transport-policy. */
 static void
 apply_ice (OiCalls * self, GstElement * signaller)
 {
   const OiConfig *c = self->config;
+  g_autoptr (GstElement) webrtcbin = NULL;
+  g_autofree gchar *user = NULL;
+  g_autofree gchar *password = NULL;
+  gboolean stun_set = FALSE, turn_set = FALSE;
 
-  if (c->stun)
-    g_object_set (signaller, "stun-server", c->stun, NULL);
-  if (c->turn)
-    g_object_set (signaller, "turn-server", c->turn, NULL);
   if (c->local_addresses)
     g_object_set (signaller, "local-addresses", c->local_addresses, NULL);
+  if (c->ice_servers->len == 0 && !c->relay_only)
+    return;
+  g_object_get (signaller, "webrtcbin", &webrtcbin, NULL);
+  oi_ice_credentials (c, c->door_user, g_get_real_time () / G_USEC_PER_SEC,
+      &user, &password);
+  for (guint i = 0; i < c->ice_servers->len; i++) {
+    const OiIceServer *server = g_ptr_array_index (c->ice_servers, i);
+    g_autofree gchar *uri = oi_ice_webrtcbin_uri (server, user, password);
+    gboolean added = FALSE;
+
+    if (server->kind == OI_ICE_STUN) {
+      if (!stun_set)
+        g_object_set (signaller, "stun-server", uri, NULL);
+      stun_set = TRUE;
+    } else if (!turn_set) {
+      g_object_set (signaller, "turn-server", uri, NULL);
+      turn_set = TRUE;
+    } else {
+      g_signal_emit_by_name (webrtcbin, "add-turn-server", uri, &added);
+      if (!added)
+        g_warning ("webrtcbin refused TURN server %s", server->uri);
+    }
+  }
+  if (c->relay_only)
+    gst_util_set_object_arg (G_OBJECT (webrtcbin), "ice-transport-policy",
+        "relay");
 }
 
 Peer *

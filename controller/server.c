@@ -618,6 +618,15 @@ api_handler (SoupServer * soup, SoupServerMessage * msg, const gchar * path,
     respond_empty (msg, SOUP_STATUS_NO_CONTENT);
   } else if (get && g_str_equal (route, "/me")) {
     api_me (self, msg, session);
+  } else if (get && g_str_equal (route, "/ice")) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+
+    /* The ICE servers for the page's next call, with credentials made
+     * now (never the TURN secret). */
+    json_builder_begin_object (b);
+    oi_ice_add_browser_json (self->config, user, b);
+    json_builder_end_object (b);
+    respond_builder (msg, SOUP_STATUS_OK, b);
   } else if (get && g_str_equal (route, "/sim/relays")) {
     api_sim_relays (self, msg);
   } else if (get && g_str_equal (route, "/state")) {

@@ -298,6 +298,110 @@ GST_START_TEST (test_home_server_refusals)
 
 GST_END_TEST;
 
+/* [ice]: STUN and TURN URIs as browsers write them, long-term or REST
+ * credentials (coturn's use-auth-secret), what webrtcbin and the browser
+ * get. */
+GST_START_TEST (test_ice)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OiConfig) c = load_text ("[station]\nhost=door.test\n"
+      "[ice]\nstun=stun:198.51.100.1:3478\n"
+      "turn=turn:198.51.100.1?transport=udp, turns:[2001:db8::1]:443\n"
+      "turn-secret=s3cret-0123456789\nrelay-only=true\n", &error);
+  g_autoptr (OiConfig) lt = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree gchar *json = NULL;
+  g_autofree gchar *user = NULL;
+  g_autofree gchar *password = NULL;
+  g_autofree gchar *uri = NULL;
+  const OiIceServer *s;
+
+  fail_unless (c != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_int (c->ice_servers->len, 3);
+  s = g_ptr_array_index (c->ice_servers, 0);
+  fail_unless (s->kind == OI_ICE_STUN && s->port == 3478);
+  s = g_ptr_array_index (c->ice_servers, 1);
+  fail_unless (s->kind == OI_ICE_TURN && !s->tcp && s->port == 3478);
+  fail_unless_equals_string (s->host, "198.51.100.1");
+  s = g_ptr_array_index (c->ice_servers, 2);
+  fail_unless (s->kind == OI_ICE_TURNS && s->tcp && s->port == 443);
+  fail_unless_equals_string (s->host, "[2001:db8::1]");
+  fail_unless (c->relay_only);
+  fail_unless_equals_int (c->turn_ttl, 86400);
+
+  /* REST: "<expiry>:<name>", base64 (HMAC-SHA1 (secret, user)) (the
+   * expected value from Python's hmac). */
+  oi_ice_credentials (c, "door", 1000000000, &user, &password);
+  fail_unless_equals_string (user, "1000086400:door");
+  fail_unless_equals_string (password, "zzVJLuMe7deXfU7qsmgZRdzjUbs=");
+  uri = oi_ice_webrtcbin_uri (g_ptr_array_index (c->ice_servers, 1), user,
+      password);
+  fail_unless_equals_string (uri, "turn://1000086400%3Adoor:"
+      "zzVJLuMe7deXfU7qsmgZRdzjUbs%3D@198.51.100.1:3478?transport=udp");
+  g_free (uri);
+  uri = oi_ice_webrtcbin_uri (g_ptr_array_index (c->ice_servers, 0), user,
+      password);
+  fail_unless_equals_string (uri, "stun://198.51.100.1:3478");
+
+  /* The browser's: the URIs as written, credentials, never the secret. */
+  json_builder_begin_object (b);
+  oi_ice_add_browser_json (c, "alice", b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  fail_unless (strstr (json, "\"urls\":\"turns:[2001:db8::1]:443\""), "%s",
+      json);
+  fail_unless (strstr (json, ":alice\""), "%s", json);
+  fail_unless (strstr (json, "\"iceTransportPolicy\":\"relay\""), "%s", json);
+  fail_if (strstr (json, "s3cret"), "%s", json);
+
+  lt = load_text ("[station]\nhost=door.test\n[ice]\n"
+      "turn=turn:turn.test:3478?transport=tcp\nturn-user=door\n"
+      "turn-password=p@ss:word\n", &error);
+  fail_unless (lt != NULL, "%s", error ? error->message : "");
+  g_clear_pointer (&user, g_free);
+  g_clear_pointer (&password, g_free);
+  oi_ice_credentials (lt, "ignored", 1000000000, &user, &password);
+  fail_unless_equals_string (user, "door");
+  fail_unless_equals_string (password, "p@ss:word");
+  g_clear_pointer (&uri, g_free);
+  uri = oi_ice_webrtcbin_uri (g_ptr_array_index (lt->ice_servers, 0), user,
+      password);
+  fail_unless_equals_string (uri,
+      "turn://door:p%40ss%3Aword@turn.test:3478?transport=tcp");
+  fail_unless (!lt->relay_only);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_ice_refusals)
+{
+  expect_refused ("[ice]\nstun=stun://h.test\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=turn:h.test\nturn-user=u\n"
+      "turn-password=p\n", "[ice] stun");
+  expect_refused ("[ice]\nturn=stun:h.test\n", "[ice] turn");
+  expect_refused ("[ice]\nstun=stun:h.test:0\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=stun:h.test?transport=udp\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=stun:h test\n", "[ice] stun");
+  expect_refused ("[ice]\nturn=turn:h.test?transport=sctp\nturn-user=u\n"
+      "turn-password=p\n", "[ice] turn");
+  expect_refused ("[ice]\nturn=turns:h.test?transport=udp\nturn-user=u\n"
+      "turn-password=p\n", "[ice] turn");
+  expect_refused ("[ice]\nturn=turn:h.test\n", "[ice] turn-user");
+  expect_refused ("[ice]\nturn=turn:h.test\nturn-user=u\n",
+      "[ice] turn-user");
+  expect_refused ("[ice]\nturn=turn:h.test\nturn-secret=s\nturn-user=u\n",
+      "[ice] turn-secret");
+  expect_refused ("[ice]\nrelay-only=true\n", "[ice] relay-only");
+  expect_refused ("[ice]\nstun=stun:h.test\nrelay-only=true\n",
+      "[ice] relay-only");
+  expect_refused ("[ice]\nturn=turn:h.test\nturn-secret=s\nturn-ttl=5\n",
+      "[ice] turn-ttl");
+}
+
+GST_END_TEST;
+
 /* <state-dir>/users.conf, the file the user commands manage. */
 GST_START_TEST (test_users_file)
 {
@@ -369,6 +473,8 @@ config_suite (void)
   tcase_add_test (tc, test_example);
   tcase_add_test (tc, test_home_server);
   tcase_add_test (tc, test_home_server_refusals);
+  tcase_add_test (tc, test_ice);
+  tcase_add_test (tc, test_ice_refusals);
   tcase_add_test (tc, test_allow_lists);
   tcase_add_test (tc, test_refusals);
   tcase_add_test (tc, test_no_pipeline_injection);
