@@ -27,6 +27,8 @@
 //   lastPc      the RTCPeerConnection of the current or last call
 //   handedOver  the current (or last) call's signalling moved to the wsp
 //               channel (bye 101) and its WebSocket was closed
+//   ice         the last GET /api/v1/ice answer: {iceServers,
+//               iceTransportPolicy}
 //   doors       the doors that register at this station when it is a home
 //               server: [{uri, name, registered}] from GET /api/v1/state
 //   answer(), decline(), hangup(), callDoor([uri]), sendIo(msgArray) -> bool
@@ -75,6 +77,7 @@ const hooks = {
   lastPc: null,
   handedOver: false,
   doors: [],
+  ice: null,
   answer: () => answerCall(),
   decline: () => declineCall(),
   hangup: () => hangupCall(),
@@ -662,7 +665,26 @@ function newCall(mode, ws) {
     mode, ws, pc: null, wsp: null, io: null, handedOver: false, ended: false,
     localStream: null, remoteStream: new MediaStream(), pendingCandidates: [],
     remoteSet: false, connected: false,
+    // The station's ICE servers, asked for while it rings or dials.
+    ice: fetchIce(),
   };
+}
+
+// GET /api/v1/ice: the STUN and TURN servers for this call, with fresh
+// credentials, and the policy (relay only or not). Without an answer: no
+// servers, which still works on one network.
+async function fetchIce() {
+  try {
+    const r = await api('GET', 'ice');
+    if (r.ok && r.data && Array.isArray(r.data.iceServers)) {
+      hooks.ice = r.data;
+      return { iceServers: r.data.iceServers,
+        iceTransportPolicy: r.data.iceTransportPolicy === 'relay' ? 'relay' : 'all' };
+    }
+  } catch (e) {
+    logError('GET /api/v1/ice: ' + e);
+  }
+  return {};
 }
 
 function sendSignal(c, msg) {
@@ -800,9 +822,18 @@ function onSignal(c, msg, via) {
   }
 }
 
+// Both ends gave up finding a network path (ICE): say so, and what helps.
+const NO_PATH_TEXT = 'No connection to the door: no network path between ' +
+    'this device and the door. A TURN server in the station\'s settings ' +
+    '([ice] turn) lets calls through strict routers.';
+
 function byeMessage(b) {
   if (b.code === 403)
     return 'Not allowed: this account may not call the door.';
+  // The door's ICE gave up first (its bye 408 "ICE failed").
+  if (b.code === 408 && call && call.pc && !call.connected
+      && /ICE/.test(b.description || ''))
+    return NO_PATH_TEXT;
   if (b.code === 487 && call && call.mode === 1 && !call.pc)
     return 'The call was answered elsewhere or cancelled.';
   return BYE_TEXT[b.code] || ('The call ended (' + b.code + ').');
@@ -844,8 +875,8 @@ function flushCandidates(c) {
     c.pc.addIceCandidate(init).catch((e) => logError('addIceCandidate: ' + e));
 }
 
-function makePeerConnection(c) {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+function makePeerConnection(c, ice) {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...ice });
   c.pc = pc;
   hooks.pc = pc;
   hooks.lastPc = pc;
@@ -886,8 +917,11 @@ function makePeerConnection(c) {
       setState('connected');
       showCallStatus('');
     } else if (s === 'failed') {
+      // No network path between the page and the door: both behind
+      // strict NATs with no TURN server, or a firewall in the way.
+      logError('ICE failed: no network path to the door');
       sendSignal(c, ['bye', { code: 408, description: 'ICE failed' }]);
-      endCall(null, 'The connection to the door failed.');
+      endCall(null, NO_PATH_TEXT);
     } else if (s === 'disconnected') {
       showCallStatus('Connection interrupted…');
     }
@@ -1005,7 +1039,10 @@ async function answerCall() {
   unlockAudio();
   setState('calling');
   showCallStatus('Connecting…');
-  const pc = makePeerConnection(c);
+  const ice = await c.ice;
+  if (c.ended)
+    return false;
+  const pc = makePeerConnection(c, ice);
   setupChannel(c, pc.createDataChannel('wsp'));
   setupChannel(c, pc.createDataChannel('io'));
   try {
@@ -1072,7 +1109,10 @@ function callDoor(uri) {
 async function acceptOffer(c, content) {
   if (!content || typeof content.sdp !== 'string')
     throw new Error('offer without SDP');
-  const pc = makePeerConnection(c);
+  const ice = await c.ice;
+  if (c.ended)
+    return;
+  const pc = makePeerConnection(c, ice);
   await pc.setRemoteDescription({ type: 'offer', sdp: content.sdp });
   c.remoteSet = true;
   flushCandidates(c);
