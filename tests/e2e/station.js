@@ -87,16 +87,18 @@ async function hashPassword(password) {
 // a test namespace's addresses when it is not loopback).
 // `role`: 'home-server' for a station with no door; `ring`: the ring
 // targets (default: alice here); `allowCallers`: default alice here, null:
-// the key left out (its default).
+// the key left out (its default); `ice`: more [ice] keys; `prefix`: a
+// command intercomd runs under (e.g. ip netns exec NS).
 export class Station {
   static async start({ codec = 'vp8', echoCancel = false, extra = '',
     allowNetworks = '127.0.0.0/8', bitrate = 800, pipeline = 'test',
     pipelines = null, gpio = '', address = '127.0.0.1', role = 'door',
-    ring = undefined, allowCallers = undefined } = {}) {
+    ring = undefined, allowCallers = undefined, ice = '', prefix = [] } = {}) {
     assert.ok(INTERCOMD, 'INTERCOMD is not set');
     assert.ok(SOURCE_ROOT, 'OI_SOURCE_ROOT is not set');
     const st = new Station();
     st.codec = codec;
+    st.prefix = prefix;
     st.dir = await mkdtemp(join(tmpdir(), 'oi-e2e-'));
     st.port = await freePort();
     st.host = `${address}:${st.port}`;
@@ -152,6 +154,7 @@ allow-networks=${allowNetworks}
 
 [ice]
 local-addresses=${address}
+${ice}
 
 [user alice]
 password-hash=${hashes.alice}
@@ -165,7 +168,8 @@ ${extra}`);
 
   async spawn() {
     this.log = [];
-    this.proc = spawn(INTERCOMD, ['--config', this.config],
+    const argv = [...(this.prefix ?? []), INTERCOMD, '--config', this.config];
+    this.proc = spawn(argv[0], argv.slice(1),
         { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => resolve({ code, signal }));
@@ -266,8 +270,9 @@ export async function shutDown(browser, station) {
 
 // `executablePath`: e.g. a wrapper that runs Chromium in a test network
 // namespace.
-export async function launchBrowser({ executablePath = CHROMIUM } = {}) {
-  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+export async function launchBrowser({ executablePath = CHROMIUM, env } = {}) {
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS,
+    ...(env ? { env: { ...process.env, ...env } } : {}) });
 }
 
 // A logged-in page: a fresh context, the real login form.
