@@ -667,6 +667,7 @@ content_type (const gchar * path)
     {".png", "image/png"},
     {".ico", "image/x-icon"},
     {".json", "application/json"},
+    {".webmanifest", "application/manifest+json"},
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)

@@ -27,6 +27,7 @@
 //   lastPc      the RTCPeerConnection of the current or last call
 //   handedOver  the current (or last) call's signalling moved to the wsp
 //               channel (bye 101) and its WebSocket was closed
+//   notifications  ring notifications shown (the page was not in view)
 //   ice         the last GET /api/v1/ice answer: {iceServers,
 //               iceTransportPolicy}
 //   doors       the doors that register at this station when it is a home
@@ -78,6 +79,7 @@ const hooks = {
   handedOver: false,
   doors: [],
   ice: null,
+  notifications: 0,
   answer: () => answerCall(),
   decline: () => declineCall(),
   hangup: () => hangupCall(),
@@ -154,6 +156,11 @@ async function start() {
       showCallStatus('The door cannot be opened: no IO channel.');
   });
   $('call-door').addEventListener('click', () => callDoor());
+  $('notify').addEventListener('click', askNotifications);
+  renderNotifyButton();
+  // Installable, and ring notifications from the background.
+  if ('serviceWorker' in navigator)
+    navigator.serviceWorker.register('sw.js').catch((e) => logError('service worker: ' + e));
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && hooks.me && !call)
       refreshState();
@@ -736,14 +743,52 @@ function onIncomingInvite(ws, msg) {
   notifyRing(caller.name || caller.uri || 'The door');
 }
 
-function notifyRing(from) {
-  if (document.visibilityState === 'visible' || !('Notification' in window))
+// A ring while the page is not in view (another tab, the phone's screen
+// off, the app in the background): a system notification, through the
+// service worker where there is one (an installed app on a phone can show
+// no other), which stays until it is touched or the ring ends.
+async function notifyRing(from) {
+  if (document.visibilityState === 'visible' || !('Notification' in window)
+      || Notification.permission !== 'granted')
     return;
-  if (Notification.permission === 'granted') {
-    try {
-      new Notification('Open Intercom', { body: from + ' is ringing', tag: 'ring' });
-    } catch (e) { /* not from a page on some platforms */ }
+  const options = { body: from + ' is ringing', tag: 'ring', renotify: true,
+    requireInteraction: true, icon: 'icon.svg' };
+  try {
+    const reg = 'serviceWorker' in navigator
+        ? await navigator.serviceWorker.getRegistration() : null;
+    if (reg)
+      await reg.showNotification('Open Intercom', options);
+    else
+      new Notification('Open Intercom', options);
+    hooks.notifications++;
+  } catch (e) {
+    logError('notification: ' + e);
   }
+}
+
+async function closeRingNotification() {
+  try {
+    const reg = 'serviceWorker' in navigator
+        ? await navigator.serviceWorker.getRegistration() : null;
+    for (const n of reg ? await reg.getNotifications({ tag: 'ring' }) : [])
+      n.close();
+  } catch (e) { /* none */ }
+}
+
+// The notification permission is asked for on a tap (browsers ignore a
+// request without one).
+function renderNotifyButton() {
+  $('notify').hidden = !('Notification' in window)
+      || Notification.permission !== 'default';
+}
+
+async function askNotifications() {
+  try {
+    await Notification.requestPermission();
+  } catch (e) {
+    logError('Notification.requestPermission: ' + e);
+  }
+  renderNotifyButton();
 }
 
 // The call's WebSocket: messages before the hand-over.
@@ -1036,6 +1081,7 @@ async function answerCall() {
   if (!c || c.mode !== 1 || hooks.state !== 'ringing')
     return false;
   stopRingTone();
+  closeRingNotification();
   unlockAudio();
   setState('calling');
   showCallStatus('Connecting…');
@@ -1158,6 +1204,7 @@ function endCall(_unused, text) {
   c.ended = true;
   call = null;
   stopRingTone();
+  closeRingNotification();
   hooks.pc = null;
 
   const ws = c.ws;
