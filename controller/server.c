@@ -470,6 +470,15 @@ api_me (OiServer * self, SoupServerMessage * msg, const OiSession * session)
   respond_builder (msg, SOUP_STATUS_OK, b);
 }
 
+/* A home server's state and history: "calls": [] (it runs none). */
+static void
+add_no_calls (JsonBuilder * b)
+{
+  json_builder_set_member_name (b, "calls");
+  json_builder_begin_array (b);
+  json_builder_end_array (b);
+}
+
 static void
 api_state (OiServer * self, SoupServerMessage * msg)
 {
@@ -478,13 +487,10 @@ api_state (OiServer * self, SoupServerMessage * msg)
   json_builder_begin_object (b);
   if (self->io)
     oi_io_add_state_json (self->io, b);
-  if (self->calls) {
+  if (self->calls)
     oi_calls_add_state_json (self->calls, b);
-  } else {
-    json_builder_set_member_name (b, "calls");
-    json_builder_begin_array (b);
-    json_builder_end_array (b);
-  }
+  else
+    add_no_calls (b);
   oi_server_add_doors_json (self, b);
   json_builder_end_object (b);
   respond_builder (msg, SOUP_STATUS_OK, b);
@@ -496,13 +502,10 @@ api_history (OiServer * self, SoupServerMessage * msg)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  if (self->calls) {
+  if (self->calls)
     oi_calls_add_history_json (self->calls, b);
-  } else {
-    json_builder_set_member_name (b, "calls");
-    json_builder_begin_array (b);
-    json_builder_end_array (b);
-  }
+  else
+    add_no_calls (b);
   json_builder_end_object (b);
   respond_builder (msg, SOUP_STATUS_OK, b);
 }
