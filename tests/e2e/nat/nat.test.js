@@ -26,12 +26,13 @@ const TRIES = Number(env.OI_NAT_TRIES || 1);
 const TOKEN = 'nat-door-token-0123456789abcdefghijklmnopq';
 const STUN = 'stun:198.51.100.1:3478';
 const TURN = 'turn:198.51.100.1:3478?transport=udp';
+const TURN_TCP = 'turn:198.51.100.1:3478?transport=tcp';
 
-function ice({ stun = false, turn = false, relay = false } = {}) {
+function ice({ stun = false, turn = false, relay = false, tcp = false } = {}) {
   return [
     '# ice-begin',
     `stun=${stun ? STUN : ''}`,
-    `turn=${turn ? TURN : ''}`,
+    `turn=${turn ? (tcp ? TURN_TCP : TURN) : ''}`,
     turn ? `turn-secret=${env.OI_NAT_TURN_SECRET}` : '',
     `relay-only=${relay}`,
     '# ice-end',
@@ -60,7 +61,8 @@ function pairOf(page) {
     });
     if (!pair)
       return null;
-    return { local: stats.get(pair.localCandidateId).candidateType,
+    const local = stats.get(pair.localCandidateId);
+    return { local: local.candidateType, relayProtocol: local.relayProtocol,
       remote: stats.get(pair.remoteCandidateId).candidateType };
   });
 }
@@ -230,6 +232,13 @@ certificate=${hs.cert}
   test('relay-only, cone NATs: the bell rings the page, which answers through the relay', () => run(async () => {
     const pair = await bellCall('mode 1 through the relay');
     assert.equal(pair.local, 'relay');
+  }));
+
+  test('relay-only over TCP to the TURN server (a network that lets no UDP out)', () => run(async () => {
+    await reconfigure({ turn: true, relay: true, tcp: true });
+    const pair = await callTheDoor('relay over TCP', { pulse: true, audio: true });
+    assert.equal(pair.local, 'relay');
+    assert.equal(pair.relayProtocol, 'tcp');
   }));
 
   test('STUN only, cone NATs: a direct call (no relay)', () => run(async () => {
