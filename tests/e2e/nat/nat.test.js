@@ -27,12 +27,13 @@ const TOKEN = 'nat-door-token-0123456789abcdefghijklmnopq';
 const STUN = 'stun:198.51.100.1:3478';
 const TURN = 'turn:198.51.100.1:3478?transport=udp';
 const TURN_TCP = 'turn:198.51.100.1:3478?transport=tcp';
+const TURNS = 'turns:198.51.100.1:5349';
 
-function ice({ stun = false, turn = false, relay = false, tcp = false } = {}) {
+function ice({ stun = false, turn = false, relay = false, tcp = false, tls = false } = {}) {
   return [
     '# ice-begin',
     `stun=${stun ? STUN : ''}`,
-    `turn=${turn ? (tcp ? TURN_TCP : TURN) : ''}`,
+    `turn=${turn ? (tls ? TURNS : tcp ? TURN_TCP : TURN) : ''}`,
     turn ? `turn-secret=${env.OI_NAT_TURN_SECRET}` : '',
     `relay-only=${relay}`,
     '# ice-end',
@@ -239,6 +240,15 @@ certificate=${hs.cert}
     const pair = await callTheDoor('relay over TCP', { pulse: true, audio: true });
     assert.equal(pair.local, 'relay');
     assert.equal(pair.relayProtocol, 'tcp');
+    assert.equal(pair.remote, 'relay', 'the door relays too (relay-only)');
+  }));
+
+  test('relay-only over TLS to the TURN server (turns:)', () => run(async () => {
+    await reconfigure({ turn: true, relay: true, tls: true });
+    const pair = await callTheDoor('relay over TLS', { pulse: true, audio: true });
+    assert.equal(pair.local, 'relay');
+    assert.equal(pair.relayProtocol, 'tls');
+    assert.equal(pair.remote, 'relay', 'the door relays too (relay-only)');
   }));
 
   test('STUN only, cone NATs: a direct call (no relay)', () => run(async () => {
