@@ -491,6 +491,15 @@ load_doors (GKeyFile * kf, OiConfig * c, GError ** error)
   return TRUE;
 }
 
+static gboolean
+host_is_loopback (const gchar * host)
+{
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host);
+
+  return g_str_equal (host, "localhost")
+      || (address && g_inet_address_get_is_loopback (address));
+}
+
 /* [home-server]: where this door registers. */
 static gboolean
 load_home_server (GKeyFile * kf, OiConfig * c, GError ** error)
@@ -516,6 +525,10 @@ load_home_server (GKeyFile * kf, OiConfig * c, GError ** error)
       || (g_strcmp0 (scheme, "wss") != 0 && g_strcmp0 (scheme, "ws") != 0))
     return fail (error, "home-server", "url", "\"%s\" is not a wss:// URL",
         c->home_url);
+  /* The token goes with it: in clear text only to this machine. */
+  if (g_str_equal (scheme, "ws") && !host_is_loopback (g_uri_get_host (uri)))
+    return fail (error, "home-server", "url", "ws:// sends the token in "
+        "clear text: wss:// (ws:// only to a loopback address)");
   if (c->home_token == NULL || !token_is_valid (c->home_token))
     return fail (error, "home-server", "token", TOKEN_RULE);
   if (c->home_certificate && !g_file_test (c->home_certificate,
@@ -523,12 +536,17 @@ load_home_server (GKeyFile * kf, OiConfig * c, GError ** error)
     return fail (error, "home-server", "certificate", "%s: no such file",
         c->home_certificate);
   if (c->home_host == NULL) {
-    /* The addresses there: the URL's host, its port unless the default. */
+    /* The addresses there: the URL's host ([v6] bracketed), its port
+     * unless WSP's default, 443. */
+    const gchar *host = g_uri_get_host (uri);
     gint port = g_uri_get_port (uri);
+    g_autofree gchar *name = strchr (host, ':') ?
+        g_strdup_printf ("[%s]", host) : g_strdup (host);
 
-    c->home_host = port > 0 && port != 443 ?
-        g_strdup_printf ("%s:%d", g_uri_get_host (uri), port) :
-        g_strdup (g_uri_get_host (uri));
+    if (port <= 0)
+      port = g_str_equal (scheme, "wss") ? 443 : 80;
+    c->home_host = port != 443 ? g_strdup_printf ("%s:%d", name, port) :
+        g_strdup (name);
   }
   return TRUE;
 }

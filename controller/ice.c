@@ -22,15 +22,27 @@ oi_ice_server_free (OiIceServer * server)
   g_free (server);
 }
 
-/* [::1] or a plain host name or address: nothing a URI or the pipeline
- * would read otherwise. */
+/* A host name or IPv4 address (letters, digits, '-', '.'), or an IPv6
+ * address in brackets: nothing a URI would read otherwise. */
 static gboolean
 host_is_valid (const gchar * host)
 {
-  if (*host == '\0' || strlen (host) > 253)
+  gsize len = strlen (host);
+
+  if (len == 0 || len > 253)
     return FALSE;
+  if (host[0] == '[') {
+    g_autofree gchar *inner = g_strndup (host + 1, len - 2);
+    g_autoptr (GInetAddress) address = NULL;
+
+    if (len < 3 || host[len - 1] != ']')
+      return FALSE;
+    address = g_inet_address_new_from_string (inner);
+    return address != NULL
+        && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6;
+  }
   for (const gchar * p = host; *p; p++)
-    if (!g_ascii_isalnum (*p) && !strchr ("-.:[]", *p))
+    if (!g_ascii_isalnum (*p) && !strchr ("-.", *p))
       return FALSE;
   return TRUE;
 }

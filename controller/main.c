@@ -117,15 +117,24 @@ on_reload (gpointer data)
     oi_config_mark_users_seen (d->config);
     return G_SOURCE_CONTINUE;
   }
+  if (config->home_server != d->config->home_server) {
+    g_warning ("reload: [station] role changed: that needs a restart; "
+        "keeping the running config");
+    oi_config_free (config);
+    return G_SOURCE_CONTINUE;
+  }
   /* The parts keep no pointer into the old config beyond these calls (the
    * IO copied its settings at start; a running call copied its own). */
   if (d->calls)
     oi_calls_set_config (d->calls, config);
-  if (d->uplink && config->home_url)
+  if (d->uplink && config->home_url) {
     oi_uplink_set_config (d->uplink, config);
-  else if (d->uplink || config->home_url)
-    g_warning ("reload: [home-server] added or removed: that needs a "
-        "restart");
+  } else if (d->uplink) {
+    g_message ("reload: no [home-server] any more: registered nowhere");
+    g_clear_pointer (&d->uplink, oi_uplink_free);
+  } else if (config->home_url) {
+    d->uplink = oi_uplink_new (config, d->calls);
+  }
   oi_server_set_config (d->server, config);
   oi_config_free (d->config);
   d->config = config;

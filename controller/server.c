@@ -832,6 +832,21 @@ oi_server_set_config (OiServer * self, const OiConfig * config)
 {
   g_auto (GStrv) users = oi_config_user_names (config);
   g_auto (GStrv) doors = oi_config_door_names (config);
+  g_autoptr (GStrvBuilder) same = g_strv_builder_new ();
+  g_auto (GStrv) kept = NULL;
+
+  /* A door whose token changed is registered with the old one: its
+   * registration ends (left out of the stations for a moment). */
+  for (guint i = 0; doors[i]; i++) {
+    const OiRemoteDoor *now = g_ptr_array_index (config->doors, i);
+    const OiRemoteDoor *before = oi_config_find_door_by_token (self->config,
+        now->token);
+
+    if (before && g_str_equal (before->name, now->name))
+      g_strv_builder_add (same, now->name);
+  }
+  kept = g_strv_builder_end (same);
+  wsp_router_set_stations (self->router, (const gchar * const *) kept);
 
   self->config = config;
   wsp_router_set_users (self->router, (const gchar * const *) users);

@@ -47,16 +47,23 @@ settings_of (const OiConfig * c)
       c->home_certificate ? c->home_certificate : "", NULL);
 }
 
+/* Closes the socket. Kept until its close handshake is over (a `bye` on
+ * its way gets there), except at the end (@now: no main loop runs). */
 static void
-drop_connection (OiUplink * self)
+drop_connection (OiUplink * self, gboolean now)
 {
+  WspConnection *connection = g_steal_pointer (&self->connection);
+
   g_clear_handle_id (&self->register_timeout_id, g_source_remove);
   self->registered = FALSE;
-  if (self->connection == NULL)
+  if (connection == NULL)
     return;
-  g_signal_handlers_disconnect_by_data (self->connection, self);
-  wsp_connection_close (self->connection);
-  g_clear_object (&self->connection);
+  g_signal_handlers_disconnect_by_data (connection, self);
+  wsp_connection_close (connection);
+  if (now)
+    g_object_unref (connection);
+  else
+    wsp_connection_release (connection);
 }
 
 static gboolean
@@ -76,7 +83,7 @@ uplink_failed (OiUplink * self, const gchar * why)
 {
   guint delay = RETRY_MAX_MS;
 
-  drop_connection (self);
+  drop_connection (self, FALSE);
   if (self->failures < 8)
     delay = MIN (RETRY_FIRST_MS << self->failures, RETRY_MAX_MS);
   delay = delay * (0.8 + 0.4 * g_random_double ());
@@ -120,13 +127,15 @@ on_message (WspConnection * connection, WspMessage * message, gpointer data)
     return;
   }
   if (message->type == WSP_MESSAGE_INVITE && self->registered) {
-    g_autoptr (WspConnection) call = g_steal_pointer (&self->connection);
+    WspConnection *call = g_steal_pointer (&self->connection);
 
     g_signal_handlers_disconnect_by_data (call, self);
     self->registered = FALSE;
     /* Registered again at once: the next caller may join, or hear busy. */
     uplink_connect (self);
     oi_calls_incoming_from_home (self->calls, call, message);
+    /* The calls keep it, or refused it with a `bye` that must get out. */
+    wsp_connection_release (call);
     return;
   }
   if (message->type == WSP_MESSAGE_BYE) {
@@ -222,7 +231,7 @@ oi_uplink_set_config (OiUplink * self, const OiConfig * config)
     g_cancellable_cancel (self->cancellable);
     g_clear_object (&self->cancellable);
   }
-  drop_connection (self);
+  drop_connection (self, FALSE);
   self->failures = 0;
   uplink_connect (self);
 }
@@ -243,7 +252,7 @@ oi_uplink_free (OiUplink * self)
     g_clear_object (&self->cancellable);
   }
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  drop_connection (self);
+  drop_connection (self, TRUE);
   g_free (self->settings);
   g_free (self->last_failure);
   g_free (self);

@@ -252,6 +252,19 @@ GST_START_TEST (test_home_server)
       "user=front\nhost=home.test\n", &error);
   fail_unless (listed != NULL, "%s", error ? error->message : "");
   fail_unless_equals_string (listed->home_uri, "front@home.test");
+  {
+    g_autoptr (OiConfig) v6 = load_text ("[station]\nhost=door.test\n"
+        "[home-server]\nurl=wss://[2001:db8::1]/wsp\ntoken=" TOKEN "\n"
+        "user=front\n", &error);
+    g_autoptr (OiConfig) local = NULL;
+
+    fail_unless (v6 != NULL, "%s", error ? error->message : "");
+    fail_unless_equals_string (v6->home_host, "[2001:db8::1]");
+    local = load_text ("[station]\nhost=door.test\n[home-server]\n"
+        "url=ws://127.0.0.1/wsp\ntoken=" TOKEN "\n", &error);
+    fail_unless (local != NULL, "%s", error ? error->message : "");
+    fail_unless_equals_string (local->home_host, "127.0.0.1:80");
+  }
   /* allow-callers given: only those. */
   fail_unless (oi_config_caller_allowed (listed, "bob@home.test", NULL));
   fail_unless (!oi_config_caller_allowed (listed, "carol@home.test", NULL));
@@ -287,6 +300,9 @@ GST_START_TEST (test_home_server_refusals)
       TOKEN "\n", "[home-server] host");
   expect_refused ("[home-server]\nurl=wss://h.test/wsp\ntoken=" TOKEN "\n"
       "user=a b\n", "[home-server] user");
+  /* the token in clear text, but to this machine */
+  expect_refused ("[home-server]\nurl=ws://h.test/wsp\ntoken=" TOKEN "\n",
+      "[home-server] url");
 
   c = load_text ("[station]\nhost=h.test\nrole=hub\n", &error);
   fail_unless (c == NULL && strstr (error->message, "[station] role"));
@@ -384,6 +400,11 @@ GST_START_TEST (test_ice_refusals)
   expect_refused ("[ice]\nstun=stun:h.test:0\n", "[ice] stun");
   expect_refused ("[ice]\nstun=stun:h.test?transport=udp\n", "[ice] stun");
   expect_refused ("[ice]\nstun=stun:h test\n", "[ice] stun");
+  /* IPv6 only in brackets, and whole */
+  expect_refused ("[ice]\nstun=stun:fe80::1\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=stun:[::1\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=stun:[zz]:3478\n", "[ice] stun");
+  expect_refused ("[ice]\nstun=stun:a]b\n", "[ice] stun");
   expect_refused ("[ice]\nturn=turn:h.test?transport=sctp\nturn-user=u\n"
       "turn-password=p\n", "[ice] turn");
   expect_refused ("[ice]\nturn=turns:h.test?transport=udp\nturn-user=u\n"

@@ -9,7 +9,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Station, launchBrowser, openPage, apiGet, getState, press, poll,
@@ -168,6 +168,24 @@ certificate=${home.cert}
     await alice.page.click('#hangup');
     await waitHook(alice.page, () => window.intercom.state === 'ended');
     await expectNoCall(atDoor, door);
+  }));
+
+  test("a new token at the home server ends the door's registration made with the old one", () => run(async () => {
+    const text = await readFile(home.config, 'utf8');
+    const reloads = home.log.filter((l) => l.includes('reloaded')).length;
+    await writeFile(home.config, text.replace(`token=${TOKEN}`, `token=${'n'.repeat(40)}`));
+    home.proc.kill('SIGHUP');
+    await poll(async () => home.log.filter((l) => l.includes('reloaded')).length,
+        (n) => n > reloads, { what: 'the home server reloaded' });
+    await poll(() => getState(alice, home), (st) => !st.doors[0].registered,
+        { what: 'the old registration ended' });
+    await poll(async () => door.output(), (o) => /home server .*401/.test(o),
+        { what: 'the door, with the old token, refused (401)' });
+    // Back to the door's token: it registers again by itself.
+    await writeFile(home.config, text);
+    home.proc.kill('SIGHUP');
+    await poll(() => getState(alice, home), (st) => st.doors[0].registered,
+        { what: 'registered again with the right token' });
   }));
 
   test('a door with a wrong token is refused and keeps trying; no call reaches it', () => run(async () => {

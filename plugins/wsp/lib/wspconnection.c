@@ -503,6 +503,24 @@ wsp_connection_is_open (WspConnection * self)
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
+static void
+release_on_closed (WspConnection * self, guint code, gpointer unused)
+{
+  g_signal_handlers_disconnect_by_func (self, release_on_closed, NULL);
+  g_object_unref (self);
+}
+
+void
+wsp_connection_release (WspConnection * self)
+{
+  g_return_if_fail (WSP_IS_CONNECTION (self));
+
+  if (self->closed_emitted || wsp_connection_is_open (self))
+    g_object_unref (self);
+  else
+    g_signal_connect (self, "closed", G_CALLBACK (release_on_closed), NULL);
+}
+
 GSocketAddress *
 wsp_connection_get_remote_address (WspConnection * self)
 {

@@ -23,26 +23,6 @@ typedef struct
 } RouterConnection;
 
 static void
-on_closed_release (WspConnection * connection, guint code, gpointer unused)
-{
-  g_signal_handlers_disconnect_by_func (connection, on_closed_release, NULL);
-  g_object_unref (connection);
-}
-
-/* Drops the adapter's reference to @connection. One that is closing is
- * kept until "closed": dropped now, libsoup would cut the stream before
- * the close handshake, and the peer might miss the `bye` before it. */
-static void
-connection_drop (WspConnection * connection, gboolean closed)
-{
-  if (closed || wsp_connection_is_open (connection))
-    g_object_unref (connection);
-  else
-    g_signal_connect (connection, "closed", G_CALLBACK (on_closed_release),
-        NULL);
-}
-
-static void
 stop_timeout (RouterConnection * self)
 {
   if (self->timeout != NULL) {
@@ -166,7 +146,7 @@ op_done (WspRouterEndpoint * endpoint, gpointer data)
   RouterConnection *self = data;
 
   detach (self);
-  connection_drop (self->connection, self->closed);
+  wsp_connection_release (self->connection);
   g_main_context_unref (self->context);
   g_free (self);
 }

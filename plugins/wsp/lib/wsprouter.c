@@ -146,6 +146,16 @@ is_known (WspRouter * router, const gchar * user)
 
 /* ---- Endpoints ----------------------------------------------------------- */
 
+/* Whether @endpoint's identity is a station of this router's. */
+static gboolean
+endpoint_is_station (WspRouterEndpoint * endpoint)
+{
+  g_autofree gchar *user = local_user (endpoint->router, endpoint->identity);
+
+  return user != NULL && g_hash_table_contains (endpoint->router->stations,
+      user);
+}
+
 static void
 endpoint_send (WspRouterEndpoint * endpoint, const WspMessage * message)
 {
@@ -483,6 +493,14 @@ handle_invite (WspRouterEndpoint * endpoint, const WspMessage * invite)
   }
   if (!is_known (router, user)) {
     endpoint_refuse (endpoint, WSP_BYE_UNKNOWN_CALLEE, "Unknown user");
+    return;
+  }
+  /* A station calls users, not another station: a door's token is kept
+   * outdoors, in the door, and must not reach another door's camera or
+   * its relays. */
+  if (g_hash_table_contains (router->stations, user)
+      && endpoint_is_station (endpoint)) {
+    endpoint_refuse (endpoint, WSP_BYE_FORBIDDEN, "A station calls users only");
     return;
   }
 

@@ -147,10 +147,11 @@ void wsp_router_set_users (WspRouter * router, const gchar * const *users);
 /* The stations that may register (door stations elsewhere that register
  * here, as `NAME@this-host`, to be called through this server),
  * NULL-terminated; replaces the previous list. A station registers and is
- * called as a user is, with one difference: it has one registration, the
+ * called as a user is, with two differences: it has one registration, the
  * newest; a newer one ends the older with `bye` 200 ("Replaced by a newer
  * registration"), since a station that lost its socket without noticing
- * registers again. A name should not be a user's too. */
+ * registers again. And a station may call users only: its invite to a
+ * station gets `bye` 403. A name should not be a user's too. */
 void wsp_router_set_stations (WspRouter * router,
     const gchar * const *stations);
 

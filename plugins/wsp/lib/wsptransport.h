@@ -98,6 +98,12 @@ void wsp_connection_close (WspConnection * self);
 /* FALSE from the moment either side starts closing. */
 gboolean wsp_connection_is_open (WspConnection * self);
 
+/* Drops a reference to @self. One that is closing (a `bye` and its close
+ * frame on their way) is kept until "closed": dropped at once, libsoup
+ * would cut the stream before the close handshake, and the peer might
+ * miss the `bye`. The main context must keep running for it to go. */
+void wsp_connection_release (WspConnection * self);
+
 /* The peer's address (the socket's, never a forwarded-for header);
  * transfer none, NULL if libsoup did not know it. */
 GSocketAddress *wsp_connection_get_remote_address (WspConnection * self);

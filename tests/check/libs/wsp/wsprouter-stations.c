@@ -150,6 +150,28 @@ GST_START_TEST (test_station_calls)
 
 GST_END_TEST;
 
+/* A door's token opens no other door: a station may not call a station
+ * (a user may). */
+GST_START_TEST (test_station_calls_no_station)
+{
+  g_autoptr (Station) st = home_server_new ();
+  Fake *garden, *front, *alice;
+
+  garden = register_user (st, "garden");
+  front = attach_user (st, "front");
+  receive (front, invite_new ("front", "garden", NULL));
+  expect_bye (front, WSP_BYE_FORBIDDEN, "A station calls users only", 0);
+  expect_untouched (garden, 1);
+  fail_unless_equals_int (wsp_router_count_registered (st->router, "garden"),
+      1);
+  alice = attach_user (st, "alice");
+  receive (alice, invite_new ("alice", "garden", NULL));
+  expect_untouched (garden, 2);
+  fail_unless_equals_int (sent (garden, 1)->type, WSP_MESSAGE_INVITE);
+}
+
+GST_END_TEST;
+
 static Suite *
 wsprouter_stations_suite (void)
 {
@@ -161,6 +183,7 @@ wsprouter_stations_suite (void)
   tcase_add_test (tc, test_station_unknown);
   tcase_add_test (tc, test_station_called);
   tcase_add_test (tc, test_station_calls);
+  tcase_add_test (tc, test_station_calls_no_station);
   return s;
 }
 
