@@ -293,7 +293,6 @@ OiUplink *oi_uplink_new (const OiConfig * config, OiCalls * calls);
 void oi_uplink_free (OiUplink * uplink);
 /* A reload: registers again if the [home-server] settings changed. */
 void oi_uplink_set_config (OiUplink * uplink, const OiConfig * config);
-gboolean oi_uplink_is_registered (OiUplink * uplink);
 
 /* server.c */
 

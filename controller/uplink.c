@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The door's registration at its home server ([home-server];
- * docs/intercomd.md, "A door behind a home router"): one authenticated WSP
+ * docs/intercomd.md, "Home server and doors elsewhere"): one authenticated WSP
  * socket, opened by the door, on which it has `register`ed as its address
  * there, so that calls to that address reach it through any NAT without a
  * port forwarded. An invite that comes on it is a call to the door (mode
@@ -15,6 +15,7 @@
 
 #include "intercomd.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #define RETRY_FIRST_MS 250
@@ -26,7 +27,8 @@ struct _OiUplink
 {
   const OiConfig *config;
   OiCalls *calls;
-  /* What the socket was opened with: a reload that changes it reconnects. */
+  /* What the socket was opened with (the token too: wiped when freed): a
+   * reload that changes it reconnects. */
   gchar *settings;
   GCancellable *cancellable;    /* the connect under way */
   WspConnection *connection;
@@ -45,6 +47,14 @@ settings_of (const OiConfig * c)
 {
   return g_strjoin ("\n", c->home_url, c->home_token, c->home_uri,
       c->home_certificate ? c->home_certificate : "", NULL);
+}
+
+static void
+settings_free (gchar * settings)
+{
+  if (settings)
+    sodium_memzero (settings, strlen (settings));
+  g_free (settings);
 }
 
 /* Closes the socket. Kept until its close handshake is over (a `bye` on
@@ -200,7 +210,7 @@ uplink_connect (OiUplink * self)
   };
 
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_free (self->settings);
+  settings_free (self->settings);
   self->settings = settings_of (c);
   self->cancellable = g_cancellable_new ();
   wsp_connect_async (c->home_url, &options, self->cancellable, on_connected,
@@ -221,10 +231,12 @@ oi_uplink_new (const OiConfig * config, OiCalls * calls)
 void
 oi_uplink_set_config (OiUplink * self, const OiConfig * config)
 {
-  g_autofree gchar *settings = settings_of (config);
+  gchar *settings = settings_of (config);
+  gboolean same = g_str_equal (settings, self->settings);
 
+  settings_free (settings);
   self->config = config;
-  if (g_str_equal (settings, self->settings))
+  if (same)
     return;
   g_message ("home server settings changed: registering again");
   if (self->cancellable) {
@@ -234,12 +246,6 @@ oi_uplink_set_config (OiUplink * self, const OiConfig * config)
   drop_connection (self, FALSE);
   self->failures = 0;
   uplink_connect (self);
-}
-
-gboolean
-oi_uplink_is_registered (OiUplink * self)
-{
-  return self->registered;
 }
 
 void
@@ -253,7 +259,7 @@ oi_uplink_free (OiUplink * self)
   }
   g_clear_handle_id (&self->retry_id, g_source_remove);
   drop_connection (self, TRUE);
-  g_free (self->settings);
+  settings_free (self->settings);
   g_free (self->last_failure);
   g_free (self);
 }
