@@ -22,38 +22,15 @@ oi_ice_server_free (OiIceServer * server)
   g_free (server);
 }
 
-/* A host name or IPv4 address (letters, digits, '-', '.'), or an IPv6
- * address in brackets: nothing a URI would read otherwise. */
-static gboolean
-host_is_valid (const gchar * host)
-{
-  gsize len = strlen (host);
-
-  if (len == 0 || len > 253)
-    return FALSE;
-  if (host[0] == '[') {
-    g_autofree gchar *inner = g_strndup (host + 1, len - 2);
-    g_autoptr (GInetAddress) address = NULL;
-
-    if (len < 3 || host[len - 1] != ']')
-      return FALSE;
-    address = g_inet_address_new_from_string (inner);
-    return address != NULL
-        && g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6;
-  }
-  for (const gchar * p = host; *p; p++)
-    if (!g_ascii_isalnum (*p) && !strchr ("-.", *p))
-      return FALSE;
-  return TRUE;
-}
-
 OiIceServer *
 oi_ice_server_parse (const gchar * text, GError ** error)
 {
   g_autoptr (OiIceServer) server = g_new0 (OiIceServer, 1);
-  const gchar *rest, *query, *port_sep;
+  const gchar *rest, *query;
   g_autofree gchar *hostport = NULL;
-  guint64 port = 0;
+  g_autofree gchar *probe = NULL;
+  g_autofree gchar *host = NULL;
+  guint port = 0;
 
   if (g_str_has_prefix (text, "stun:")) {
     server->kind = OI_ICE_STUN;
@@ -69,28 +46,19 @@ oi_ice_server_parse (const gchar * text, GError ** error)
         "\"%s\" is not a stun:, turn: or turns: URI", text);
     return NULL;
   }
+  /* host[:port], [v6][:port]: as in a WSP address (wspaddress.c). */
   query = strchr (rest, '?');
   hostport = query ? g_strndup (rest, query - rest) : g_strdup (rest);
-  /* host, host:port, [v6], [v6]:port */
-  port_sep = hostport[0] == '[' ? strstr (hostport, "]:") : NULL;
-  if (port_sep)
-    port_sep++;
-  else if (hostport[0] != '[')
-    port_sep = strrchr (hostport, ':');
-  if (port_sep && !g_ascii_string_to_unsigned (port_sep + 1, 10, 1, 65535,
-          &port, NULL)) {
+  probe = g_strconcat ("x@", hostport, NULL);
+  if (!wsp_address_parse (probe, NULL, &host, &port, NULL)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "\"%s\": not a port", text);
+        "\"%s\": not host[:port]", text);
     return NULL;
   }
-  server->host = port_sep ? g_strndup (hostport, port_sep - hostport) :
-      g_strdup (hostport);
+  /* (bracketed again: the form the URIs for webrtcbin need) */
+  server->host = strchr (host, ':') ? g_strdup_printf ("[%s]", host) :
+      g_strdup (host);
   server->port = port ? port : server->kind == OI_ICE_TURNS ? 5349 : 3478;
-  if (!host_is_valid (server->host)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "\"%s\": not a host", text);
-    return NULL;
-  }
   server->tcp = server->kind == OI_ICE_TURNS;
   if (query) {
     if (server->kind == OI_ICE_STUN) {

@@ -38,9 +38,6 @@ struct _OiServer
 /* The peer's IP address as text ("?" if it has none). A forwarded-for
  * header never stands in for it. */
 gchar *oi_server_remote_ip (SoupServerMessage * msg);
-void oi_server_counter_add (GHashTable * counters, const gchar * key,
-    gint delta);
-guint oi_server_counter_get (GHashTable * counters, const gchar * key);
 void oi_server_respond_error (SoupServerMessage * msg, guint status,
     const gchar * what);
 /* The users file changed: the daemon reloads its config. */

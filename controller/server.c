@@ -36,24 +36,6 @@ oi_server_remote_ip (SoupServerMessage * msg)
       (G_INET_SOCKET_ADDRESS (address)));
 }
 
-void
-oi_server_counter_add (GHashTable * counters, const gchar * key, gint delta)
-{
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
-
-  count += delta;
-  if (count == 0)
-    g_hash_table_remove (counters, key);
-  else
-    g_hash_table_insert (counters, g_strdup (key), GUINT_TO_POINTER (count));
-}
-
-guint
-oi_server_counter_get (GHashTable * counters, const gchar * key)
-{
-  return GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
-}
-
 /* Responses */
 
 static void

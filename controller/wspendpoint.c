@@ -8,6 +8,25 @@
 
 #include <string.h>
 
+/* Open /wsp sockets per client address. */
+static void
+counter_add (GHashTable * counters, const gchar * key, gint delta)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
+
+  count += delta;
+  if (count == 0)
+    g_hash_table_remove (counters, key);
+  else
+    g_hash_table_insert (counters, g_strdup (key), GUINT_TO_POINTER (count));
+}
+
+static guint
+counter_get (GHashTable * counters, const gchar * key)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (counters, key));
+}
+
 /* Who a /wsp socket is: a logged-in browser is its user's address; a
  * bearer token is a [peer] station's ("*@its-host": any of its users) or
  * a [door NAME]'s that registers here (NAME@host).
@@ -57,12 +76,12 @@ wsp_early_handler (SoupServer * soup, SoupServerMessage * msg,
     oi_server_respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "log in first");
     return;
   }
-  if (oi_server_counter_get (self->sockets_by_address, address) >=
+  if (counter_get (self->sockets_by_address, address) >=
       self->config->max_sockets_per_address
       || g_hash_table_size (self->sockets) >= self->config->max_sockets) {
     g_message ("WSP socket of %s from %s refused: %u open from there, %u "
         "in all ([limits] sockets-per-address, sockets)", identity, address,
-        oi_server_counter_get (self->sockets_by_address, address),
+        counter_get (self->sockets_by_address, address),
         g_hash_table_size (self->sockets));
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "Retry-After", "10");
@@ -80,7 +99,7 @@ socket_uncount (OiServer * self, WspConnection * connection)
 
   if (address == NULL)
     return;
-  oi_server_counter_add (self->sockets_by_address, address, -1);
+  counter_add (self->sockets_by_address, address, -1);
   g_hash_table_remove (self->sockets, connection);
 }
 
@@ -125,7 +144,7 @@ wsp_accept (WspConnection * connection, SoupServerMessage * msg,
     return;
   }
   /* Counted until it closes, whoever holds it then. */
-  oi_server_counter_add (self->sockets_by_address, address, 1);
+  counter_add (self->sockets_by_address, address, 1);
   g_hash_table_insert (self->sockets, connection, g_steal_pointer (&address));
   g_signal_connect (connection, "closed", G_CALLBACK (wsp_closed), self);
   g_object_weak_ref (G_OBJECT (connection), wsp_socket_gone, self);

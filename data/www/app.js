@@ -49,7 +49,8 @@ const BACKOFF_MAX_MS = 30000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 2000;
 const HANGUP_FLUSH_MS = 1000;
-// A home server's page: how often the doors' registrations are looked at.
+// A home server's page in view: how often the doors' registrations are
+// looked at.
 const DOORS_REFRESH_MS = 5000;
 
 const BYE_TEXT = {
@@ -242,9 +243,13 @@ function enterMain(me) {
   setState('idle');
   showMessage('Waiting for the door bell.');
   refreshState();
+  // (not while logged out, in a call, or out of view: coming back into
+  // view refreshes at once)
   if (!me.door && !doorsTimer)
-    doorsTimer = setInterval(() => { if (!call) refreshState(); },
-        DOORS_REFRESH_MS);
+    doorsTimer = setInterval(() => {
+      if (loggedIn && !call && document.visibilityState === 'visible')
+        refreshState();
+    }, DOORS_REFRESH_MS);
   refreshHistory();
   loggedIn = true;
   registration.backoff = BACKOFF_MIN_MS;

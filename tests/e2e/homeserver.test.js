@@ -9,10 +9,10 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Station, launchBrowser, openPage, apiGet, getState, press, poll,
+  Station, doorGroup, homeServerGroup, launchBrowser, openPage, apiGet, getState, press, poll,
   waitHook, expectMedia, expectDoorHears, expectNoCall, withLogs,
   shutDown, SKIP_WITHOUT_CHROMIUM,
 } from './station.js';
@@ -32,24 +32,14 @@ describe('a door registered at a home server', { skip }, () => {
       throw e;
     }
   });
-  const registrations = () => door.log.filter((l) => l.includes(REGISTERED)).length;
+  const registrations = () => door.count(REGISTERED);
 
   before(async () => {
-    home = await Station.start({ role: 'home-server', extra: `
-[door front]
-token=${TOKEN}
-name=Front door
-` });
+    home = await Station.start({ role: 'home-server', extra: doorGroup(TOKEN) });
     // The door: its bell rings alice at the home server; anyone the home
     // server vouches for may call it (allow-callers left at its default).
     door = await Station.start({ codec: 'vp8', ring: homeUri('alice'),
-      allowCallers: null, extra: `
-[home-server]
-url=wss://${home.host}/wsp
-token=${TOKEN}
-user=front
-certificate=${home.cert}
-` });
+      allowCallers: null, extra: homeServerGroup(home, TOKEN) });
     browser = await launchBrowser();
     alice = await openPage(browser, home, 'alice');
     atDoor = await openPage(browser, door, 'alice');
@@ -171,31 +161,20 @@ certificate=${home.cert}
   }));
 
   test("a new token at the home server ends the door's registration made with the old one", () => run(async () => {
-    const text = await readFile(home.config, 'utf8');
-    const reloads = home.log.filter((l) => l.includes('reloaded')).length;
-    await writeFile(home.config, text.replace(`token=${TOKEN}`, `token=${'n'.repeat(40)}`));
-    home.proc.kill('SIGHUP');
-    await poll(async () => home.log.filter((l) => l.includes('reloaded')).length,
-        (n) => n > reloads, { what: 'the home server reloaded' });
+    const newToken = 'n'.repeat(40);
+    await home.reconfigure((t) => t.replace(`token=${TOKEN}`, `token=${newToken}`));
     await poll(() => getState(alice, home), (st) => !st.doors[0].registered,
         { what: 'the old registration ended' });
     await poll(async () => door.output(), (o) => /home server .*401/.test(o),
         { what: 'the door, with the old token, refused (401)' });
     // Back to the door's token: it registers again by itself.
-    await writeFile(home.config, text);
-    home.proc.kill('SIGHUP');
+    await home.reconfigure((t) => t.replace(`token=${newToken}`, `token=${TOKEN}`));
     await poll(() => getState(alice, home), (st) => st.doors[0].registered,
         { what: 'registered again with the right token' });
   }));
 
   test('a door with a wrong token is refused and keeps trying; no call reaches it', () => run(async () => {
-    const wrong = await Station.start({ extra: `
-[home-server]
-url=wss://${home.host}/wsp
-token=${'x'.repeat(40)}
-user=front
-certificate=${home.cert}
-` });
+    const wrong = await Station.start({ extra: homeServerGroup(home, 'x'.repeat(40)) });
     try {
       await poll(async () => wrong.output(), (o) => /home server .*401/.test(o),
           { what: 'the wrong token refused with 401' });

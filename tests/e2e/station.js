@@ -5,7 +5,7 @@
 // playwright-core (DESIGN.md §6, pitfalls 11 and 19).
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, writeFile, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +211,21 @@ ${extra}`);
     return this.log.join('\n');
   }
 
+  // How many lines of the station's output include `text`.
+  count(text) {
+    return this.log.filter((l) => l.includes(text)).length;
+  }
+
+  // Rewrites the config with `edit(text)` and reloads it (SIGHUP); done
+  // once the station says it reloaded.
+  async reconfigure(edit) {
+    await writeFile(this.config, edit(await readFile(this.config, 'utf8')));
+    const before = this.count('reloaded');
+    this.proc.kill('SIGHUP');
+    await poll(async () => this.count('reloaded'), (n) => n > before,
+        { what: `${this.host}: the config reloaded` });
+  }
+
   // Stop with SIGTERM; the exit must be 0 within 15 s.
   async stop() {
     if (!this.proc)
@@ -233,6 +248,18 @@ ${extra}`);
     if (this.dir && !process.env.OI_E2E_KEEP)
       await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+// A door elsewhere that registers at a home server: its [door NAME] group
+// there, and its [home-server] group at the door (the home server's
+// certificate pinned).
+export function doorGroup(token, name = 'front', display = 'Front door') {
+  return `\n[door ${name}]\ntoken=${token}\nname=${display}\n`;
+}
+
+export function homeServerGroup(home, token, user = 'front') {
+  return `\n[home-server]\nurl=wss://${home.host}/wsp\ntoken=${token}\n` +
+      `user=${user}\ncertificate=${home.cert}\n`;
 }
 
 // ----------------------------------------------------------------- browser

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  Station, launchBrowser, openPage, apiGet, getState, press, poll, sleep,
+  Station, doorGroup, homeServerGroup, launchBrowser, openPage, apiGet, getState, press, poll, sleep,
   waitHook, expectMedia, expectDoorHears, expectNoCall, withLogs,
 } from '../station.js';
 
@@ -24,6 +24,7 @@ const env = process.env;
 const skip = !env.OI_NAT_HOME && 'not in the networks of nat/run';
 const TRIES = Number(env.OI_NAT_TRIES || 1);
 const TOKEN = 'nat-door-token-0123456789abcdefghijklmnopq';
+const REGISTERED = 'registered at home server';
 const STUN = 'stun:198.51.100.1:3478';
 const TURN = 'turn:198.51.100.1:3478?transport=udp';
 const TURN_TCP = 'turn:198.51.100.1:3478?transport=tcp';
@@ -108,15 +109,8 @@ describe('the interior anywhere: across NATs through a home server', { skip }, (
   // New [ice] for both stations (SIGHUP: the next call uses it; the
   // browser asks its station for it at each call).
   async function reconfigure(settings) {
-    for (const st of [hs, door]) {
-      const { readFile, writeFile } = await import('node:fs/promises');
-      const text = await readFile(st.config, 'utf8');
-      await writeFile(st.config, text.replace(/# ice-begin[\s\S]*# ice-end/, ice(settings)));
-      const reloads = st.log.filter((l) => l.includes('reloaded')).length;
-      st.proc.kill('SIGHUP');
-      await poll(async () => st.log.filter((l) => l.includes('reloaded')).length,
-          (n) => n > reloads, { what: 'the config reloaded' });
-    }
+    for (const st of [hs, door])
+      await st.reconfigure((text) => text.replace(/# ice-begin[\s\S]*# ice-end/, ice(settings)));
   }
 
   async function doorRegistered(timeout = 15000) {
@@ -183,19 +177,10 @@ describe('the interior anywhere: across NATs through a home server', { skip }, (
     const settings = ice({ turn: true, relay: true });
     hs = await Station.start({ role: 'home-server', address: '198.51.100.1',
       allowNetworks: '0.0.0.0/0', ice: settings,
-      prefix: ['ip', 'netns', 'exec', env.OI_NAT_PUB], extra: `
-[door front]
-token=${TOKEN}
-name=Front door
-` });
+      prefix: ['ip', 'netns', 'exec', env.OI_NAT_PUB], extra: doorGroup(TOKEN) });
     door = await Station.start({ codec: 'vp8', address: '192.0.2.2',
-      ring: hs.uri('alice'), allowCallers: null, ice: settings, extra: `
-[home-server]
-url=wss://${hs.host}/wsp
-token=${TOKEN}
-user=front
-certificate=${hs.cert}
-` });
+      ring: hs.uri('alice'), allowCallers: null, ice: settings,
+      extra: homeServerGroup(hs, TOKEN) });
     homeBrowser = await launchBrowser();
     awayBrowser = await launchBrowser({ executablePath: env.OI_NAT_CHROMIUM,
       env: { OI_CHROMIUM_NS: env.OI_NAT_AWAY } });
@@ -289,7 +274,7 @@ certificate=${hs.cert}
   test("the door's uplink down for 10 s: the bell still pulses its relay, then the door is back within 5 s", () => run(async () => {
     await reconfigure({ turn: true, relay: true });
     await doorRegistered();
-    const registrations = () => door.log.filter((l) => l.includes('registered at home server')).length;
+    const registrations = () => door.count(REGISTERED);
     const before = registrations();
     // (the last bell pulse over first: a press while the relay is on
     // extends the pulse, with no edge to count)
@@ -305,6 +290,7 @@ certificate=${hs.cert}
     const failed = await poll(() => apiGet(atDoor, door, 'history'),
         (h) => h.calls.length === history + 1, { what: 'the failed ring in the history' });
     assert.equal(failed.calls[0].answered, false);
+    // The outage lasts its 10 s (the scenario; nothing is waited for).
     await sleep(Math.max(0, 10000 - (Date.now() - down)));
     await execFileP('ip', ['-n', env.OI_NAT_HOMEGW, 'link', 'set', 'wan0', 'up']);
     await execFileP('ip', ['-n', env.OI_NAT_HOMEGW, 'route', 'replace', 'default', 'via', '198.51.100.1']);
@@ -321,10 +307,10 @@ certificate=${hs.cert}
     await hs.stop();
     await poll(async () => door.output(), (o) => o.includes('lost the registration'),
         { what: 'the door notices' });
-    const before = door.log.filter((l) => l.includes('registered at home server')).length;
+    const before = door.count(REGISTERED);
     await hs.spawn();
     const ready = Date.now();
-    await poll(async () => door.log.filter((l) => l.includes('registered at home server')).length,
+    await poll(async () => door.count(REGISTERED),
         (n) => n > before, { timeout: 5000, interval: 20, what: 'the door registered again' });
     console.log(`nat: home server restart: the door registered again ${Date.now() - ready} ms after "ready"`);
     await waitHook(alice.page, () => window.intercom.registered === true, undefined, 10000);
